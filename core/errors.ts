@@ -1,0 +1,250 @@
+/**
+ * Domain errors. Every error tokensmith raises on purpose is a subclass of
+ * {@link TokenSmithError} with a stable `code` (documented in `docs/errors.md`; a test keeps the
+ * two in step). Callers `switch (err.code)`. Programming mistakes throw `TypeError` instead.
+ *
+ * `status` is the HTTP status the one error middleware uses, `expose` says whether the message
+ * may reach a client. Messages never contain a secret, a token or a key.
+ *
+ * @example
+ * ```ts
+ * try { await engine.verify('emalidate', token, request) }
+ * catch (err) { if (err instanceof TokenSmithError && err.code === 'ERR_TOKEN_EXPIRED') … }
+ * ```
+ */
+export interface ErrorDetails {
+  policyId?: string;
+  /** The claim, parameter or setting the error is about. */
+  claim?: string;
+  /** A short machine-readable reason within the code. */
+  reason?: string;
+  cause?: unknown;
+}
+
+export abstract class TokenSmithError extends Error {
+  abstract readonly code: string;
+  /** HTTP status used when the error reaches a client. */
+  readonly status: number = 400;
+  /** Whether `message` may be shown to a client. */
+  readonly expose: boolean = true;
+  readonly policyId: string | undefined;
+  readonly claim: string | undefined;
+  readonly reason: string | undefined;
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.policyId = details.policyId;
+    this.claim = details.claim;
+    this.reason = details.reason;
+  }
+}
+
+/** One problem found in a policy file, with its position. */
+export interface PolicyIssue {
+  file: string;
+  line: number;
+  col: number;
+  /** JSON-pointer-like path in the document, e.g. `/ttl/default`. */
+  path: string;
+  message: string;
+}
+
+export function formatPolicyIssue(issue: PolicyIssue): string {
+  return `${issue.file}:${issue.line}:${issue.col}: ${issue.path || '/'}: ${issue.message}`;
+}
+
+/** A policy file (or set of files) could not be loaded; `issues` lists every problem found. */
+export class PolicyInvalidError extends TokenSmithError {
+  readonly code = 'ERR_POLICY_INVALID';
+  override readonly status = 500;
+  override readonly expose = false;
+  readonly issues: readonly PolicyIssue[];
+  constructor(issues: readonly PolicyIssue[]) {
+    super(issues.map(formatPolicyIssue).join('\n'));
+    this.issues = issues;
+  }
+}
+
+/** A name a policy or command line gives (style, encoder, store) is not registered. */
+export class PluginUnknownError extends TokenSmithError {
+  readonly code = 'ERR_PLUGIN_UNKNOWN';
+  override readonly status = 500;
+  override readonly expose = false;
+}
+
+/** A plugin module given by path could not be loaded or does not export a ContainerModule. */
+export class PluginLoadError extends TokenSmithError {
+  readonly code = 'ERR_PLUGIN_LOAD';
+  override readonly status = 500;
+  override readonly expose = false;
+}
+
+/** No policy with the id asked for. */
+export class PolicyUnknownError extends TokenSmithError {
+  readonly code = 'ERR_POLICY_UNKNOWN';
+  override readonly status = 404;
+}
+
+/** A required request parameter is missing, repeated or malformed. */
+export class RequestInvalidError extends TokenSmithError {
+  readonly code = 'ERR_REQUEST_INVALID';
+}
+
+/** The reply format asked for is not one the policy allows. */
+export class FormatNotAllowedError extends TokenSmithError {
+  readonly code = 'ERR_FORMAT_NOT_ALLOWED';
+}
+
+/** Credential id unknown or secret wrong (deliberately indistinguishable). */
+export class CredentialInvalidError extends TokenSmithError {
+  readonly code = 'ERR_CREDENTIAL_INVALID';
+  override readonly status = 401;
+}
+
+/** Too many failed attempts: the credential or address is locked until `retryAfterMs` passes. */
+export class LockedOutError extends TokenSmithError {
+  readonly code = 'ERR_LOCKED_OUT';
+  override readonly status = 429;
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, details: ErrorDetails = {}) {
+    super(message, details);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The credential may not have one of the scopes (packages) asked for. */
+export class ScopeNotAllowedError extends TokenSmithError {
+  readonly code = 'ERR_SCOPE_NOT_ALLOWED';
+  override readonly status = 403;
+}
+
+/** The policy requires an address to bind the token to and none (or an invalid one) was given. */
+export class IpBindingError extends TokenSmithError {
+  readonly code = 'ERR_IP_BINDING';
+}
+
+/** The token cannot be parsed at all. */
+export class TokenMalformedError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_MALFORMED';
+  override readonly status = 401;
+}
+
+/** The token's algorithm is not in the policy's allow-list (including `none`). */
+export class TokenAlgorithmError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_ALG_NOT_ALLOWED';
+  override readonly status = 401;
+}
+
+/** The token names a key id the policy does not know. */
+export class TokenKeyUnknownError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_KID_UNKNOWN';
+  override readonly status = 401;
+}
+
+/** Signature or authentication tag does not match: the token was changed or not made by us. */
+export class TokenSignatureError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_SIGNATURE';
+  override readonly status = 401;
+}
+
+/** The token has expired (beyond the clock tolerance). */
+export class TokenExpiredError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_EXPIRED';
+  override readonly status = 401;
+}
+
+/** A claim has the wrong value or is missing (`claim` names it). */
+export class TokenClaimError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_CLAIM_INVALID';
+  override readonly status = 401;
+}
+
+/** The token was revoked. */
+export class TokenRevokedError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_REVOKED';
+  override readonly status = 401;
+}
+
+/** A single-use token was presented a second time. */
+export class TokenReusedError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_REUSED';
+  override readonly status = 401;
+}
+
+/** An opaque token is not known to the store (never issued, expired or revoked). */
+export class TokenUnknownError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_UNKNOWN';
+  override readonly status = 401;
+}
+
+/** No token was presented. */
+export class TokenMissingError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_MISSING';
+  override readonly status = 401;
+}
+
+/** The token is bound to another address than the caller's. */
+export class TokenAddressMismatchError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_IP_MISMATCH';
+  override readonly status = 403;
+}
+
+/** The token belongs to another credential (account) than the one presented with it. */
+export class TokenCredentialMismatchError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_CREDENTIAL_MISMATCH';
+  override readonly status = 403;
+}
+
+/** The token does not carry a scope (package) the protected route needs. */
+export class TokenScopeError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_SCOPE';
+  override readonly status = 403;
+}
+
+/** The admin endpoints (introspect, revoke) were called without the admin secret. */
+export class AdminUnauthorizedError extends TokenSmithError {
+  readonly code = 'ERR_ADMIN_UNAUTHORIZED';
+  override readonly status = 401;
+}
+
+/** The store could not be reached; nothing was issued. */
+export class StoreUnavailableError extends TokenSmithError {
+  readonly code = 'ERR_STORE_UNAVAILABLE';
+  override readonly status = 503;
+}
+
+/** HTTP-level: no route for this path. */
+export class NotFoundError extends TokenSmithError {
+  readonly code = 'ERR_NOT_FOUND';
+  override readonly status = 404;
+}
+
+/** HTTP-level: the route exists but not for this method. */
+export class MethodNotAllowedError extends TokenSmithError {
+  readonly code = 'ERR_METHOD_NOT_ALLOWED';
+  override readonly status = 405;
+}
+
+/** HTTP-level: the request body is larger than the configured limit. */
+export class BodyTooLargeError extends TokenSmithError {
+  readonly code = 'ERR_BODY_TOO_LARGE';
+  override readonly status = 413;
+}
+
+/** HTTP-level: the request body could not be parsed. */
+export class BodyInvalidError extends TokenSmithError {
+  readonly code = 'ERR_BODY_INVALID';
+}
+
+/** Anything unexpected; its message is never shown to a client. */
+export class InternalError extends TokenSmithError {
+  readonly code = 'ERR_INTERNAL';
+  override readonly status = 500;
+  override readonly expose = false;
+}
+
+/** Narrowing helper for `catch` blocks. */
+export function isTokenSmithError(err: unknown): err is TokenSmithError {
+  return err instanceof TokenSmithError;
+}

@@ -1,0 +1,52 @@
+/**
+ * The frozen policy object the loader produces and the engine consumes. Durations are in
+ * milliseconds here; in YAML they are strings such as `300s`, `20m`, `99h`.
+ */
+export type HttpMethod = 'GET' | 'POST';
+
+export interface Credential {
+  /** Identifier sent by the caller (Electa `CID`); absent for secret-only credentials (Melissa licence). */
+  readonly id?: string;
+  /** The shared secret, already resolved from its `${env:…}` / `${file:…}` reference. */
+  readonly secret: string;
+  /** Scopes (Melissa packages) this credential may obtain; absent = any the style knows. */
+  readonly scopes?: readonly string[];
+  /** Subject (user id) to put in tokens issued to this credential. */
+  readonly subject?: string;
+}
+
+export type IpBindingMode = 'off' | 'param' | 'caller' | 'required';
+
+export interface Policy {
+  readonly id: string;
+  readonly style: string;
+  readonly description?: string;
+  /** Where the policy came from (absolute path), for messages. */
+  readonly source: string;
+  /** The issuing route; absent = engine/CLI only. */
+  readonly route?: { readonly path: string; readonly methods: readonly HttpMethod[] };
+  /** A demo protected route served with `requireToken(policy.id)`; absent = none. */
+  readonly protectedRoute?: { readonly path: string; readonly methods: readonly HttpMethod[] };
+  /** Parameter names matched case-insensitively. */
+  readonly caseInsensitiveParams: boolean;
+  /** Absent = issuing needs no credential (the host authenticates its own users). */
+  readonly credentials?: readonly Credential[];
+  readonly ttl: { readonly defaultMs: number; readonly minMs: number; readonly maxMs: number };
+  readonly ipBinding: { readonly mode: IpBindingMode; readonly param: string };
+  readonly lockout?: {
+    readonly threshold: number;
+    readonly windowMs: number;
+    readonly durationMs: number;
+    readonly per: readonly ('credential' | 'address')[];
+  };
+  readonly output: {
+    /** Request parameter that chooses the reply format; absent = always `default`. */
+    readonly param?: string;
+    readonly default: string;
+    readonly allowed: readonly string[];
+  };
+  /** `false` = single use: a token verifies once. */
+  readonly reuse: boolean;
+  /** The style's own settings block (the YAML key named after the style), resolved and frozen. */
+  readonly settings: Readonly<Record<string, unknown>>;
+}

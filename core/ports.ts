@@ -1,0 +1,192 @@
+/**
+ * The small interfaces (ports) the engine talks to. Plugins implement them and register the
+ * implementation in an inversify `ContainerModule` under the identifiers of `core/ids.ts`.
+ */
+import type { Policy } from './policy/types.js';
+import type { TokenSmithError } from './errors.js';
+
+/** Time source, injected so tests can freeze and move time. Milliseconds since the epoch. */
+export interface Clock {
+  now(): number;
+}
+
+/** Randomness source, injected so tests can make it predictable. */
+export interface Random {
+  bytes(length: number): Buffer;
+  /** A random (version 4) UUID, lower-case. */
+  uuid(): string;
+}
+
+/**
+ * Key–value store with expiry. Every method is atomic on its own; keys are opaque strings that
+ * the engine namespaces (`<policyId>:…`). Implementations: `memory` (default) and `redis`.
+ */
+export interface Store {
+  /** Sets `key` to `value`, expiring `ttlMs` from now. */
+  put(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Sets `key` only when absent; `true` when this call set it. */
+  putIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  get(key: string): Promise<string | undefined>;
+  /** `true` when the key existed. */
+  delete(key: string): Promise<boolean>;
+  /** Atomically gets and deletes (single use). `undefined` when absent or already consumed. */
+  consume(key: string): Promise<string | undefined>;
+  /**
+   * Atomically adds one to the counter at `key`; the window (`windowMs`) starts at the first
+   * increment and is not extended by later ones. Returns the new count and when it resets.
+   */
+  increment(key: string, windowMs: number): Promise<{ count: number; resetAt: number }>;
+  /** Deny-lists a token id until `expiresAt` (ms epoch), after which the entry is dropped. */
+  deny(tokenId: string, expiresAt: number): Promise<void>;
+  isDenied(tokenId: string): Promise<boolean>;
+  /** Remaining lifetime of a key in ms, `undefined` when absent. */
+  ttl(key: string): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+/** Makes a store from the `--store` value (`memory`, `redis://…`). Bound `whenNamed(scheme)`. */
+export type StoreFactory = (url: string, deps: { clock: Clock }) => Store;
+
+/** The neutral form of one request, made by the HTTP layer or the CLI. */
+export interface TokenRequest {
+  /** Parameter value by name (query and body merged; case rule from the policy). */
+  param(name: string): string | undefined;
+  /** The caller's address, after trusted-proxy resolution. */
+  readonly clientAddress: string;
+  /** Bearer token from the `Authorization` header, when one was sent. */
+  readonly bearer?: string;
+}
+
+/** What a style reads from a vendor issue request. */
+export interface GrantRequest {
+  /** Credential id as sent (Electa `CID`); absent for secret-only styles. */
+  credentialId?: string;
+  /** Secret as sent (licence, app key). */
+  secret?: string;
+  /** Scopes asked for (Melissa packages); absent = all the credential may have. */
+  scopes?: readonly string[];
+  /** Requested lifetime in ms (clamped by the TTL guard). */
+  ttlMs?: number;
+}
+
+/** What the engine hands the style to mint, after every guard has passed. */
+export interface Grant {
+  readonly policy: Policy;
+  readonly credentialId?: string;
+  readonly subject?: string;
+  readonly scopes: readonly string[];
+  readonly boundAddress?: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  /** A fresh random id (UUID) the style may use as `jti`. */
+  readonly tokenId: string;
+}
+
+/** The engine's view of any valid token, opaque or self-contained. Times in ms epoch. */
+export interface TokenRecord {
+  readonly tokenId: string;
+  readonly policyId: string;
+  readonly subject?: string;
+  readonly credentialId?: string;
+  readonly scopes: readonly string[];
+  readonly boundAddress?: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  /** Style-specific claims shown by introspection (never secrets). */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+/** Expectations a verify request adds (Electa's `CID`, a route's required package). */
+export interface VerifyExpectations {
+  credentialId?: string;
+  scopes?: readonly string[];
+}
+
+/**
+ * One policy's instance of a token style, made once at load time (keys imported, settings read).
+ * Opaque styles implement only this; self-contained ones also {@link SelfContainedStyle}.
+ */
+export interface StyleInstance {
+  /** Reads the vendor's issue parameters. Throws `RequestInvalidError` on malformed input. */
+  readGrant(request: TokenRequest): GrantRequest;
+  /** Where this style's callers put the token (Melissa `id`, Electa `Token`, a Bearer header). */
+  presentedToken(request: TokenRequest): string | undefined;
+  /** What the verify request itself requires of the token (Electa: same `CID`). */
+  expectations?(request: TokenRequest): VerifyExpectations;
+  /** Makes the token string. Opaque styles return random text; the engine stores the record. */
+  mint(grant: Grant): Promise<MintedToken> | MintedToken;
+}
+
+export interface MintedToken {
+  readonly token: string;
+  /** Style-specific claims to keep in the record (e.g. the JWT payload). */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+/** A style whose tokens carry their own claims (JWT, encrypted XDOC token). */
+export interface SelfContainedStyle extends StyleInstance {
+  /**
+   * Checks the token's integrity and the style's own claims and returns its record.
+   * Expiry is checked here with the policy's clock tolerance; the engine checks revocation,
+   * binding and single use.
+   */
+  open(token: string, request: TokenRequest): Promise<TokenRecord>;
+}
+
+export function isSelfContained(style: StyleInstance): style is SelfContainedStyle {
+  return typeof (style as Partial<SelfContainedStyle>).open === 'function';
+}
+
+/** A token style plugin (signer side), bound `whenNamed(name)`. */
+export interface TokenStyle {
+  /** Makes the per-policy instance. Runs once per load; errors here fail the load. */
+  create(policy: Policy, deps: { clock: Clock; random: Random }): Promise<StyleInstance> | StyleInstance;
+}
+
+/** Success or failure handed to a reply encoder. */
+export type Outcome =
+  | { readonly ok: true; readonly token: string; readonly record: TokenRecord }
+  | { readonly ok: false; readonly error: TokenSmithError };
+
+export interface Reply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Renders an outcome in one wire format. Bound `whenNamed(name)`, e.g. `json`, `melissa-xml`. */
+export interface ReplyEncoder {
+  encode(outcome: Outcome, policy: Policy): Reply;
+}
+
+/** A style's description, available without instantiating anything. */
+export interface StyleManifest {
+  readonly name: string;
+  /** `opaque`: random tokens kept in the store. `self-contained`: signed/encrypted tokens. */
+  readonly kind: 'opaque' | 'self-contained';
+  /** JSON Schema of the style's settings block (the policy key named after the style). */
+  readonly settingsSchema: Readonly<Record<string, unknown>>;
+  /** Whether the settings block must be present. */
+  readonly settingsRequired: boolean;
+  /**
+   * Semantic checks the schema cannot express; returns messages keyed by a path relative to
+   * the settings block (`/keys/0/secret`).
+   */
+  check?(settings: Readonly<Record<string, unknown>>, policy: Policy): readonly { path: string; message: string }[];
+}
+
+/** What one plugin module provides; every module binds one under `TYPES.PluginManifest`. */
+export interface PluginManifest {
+  readonly name: string;
+  readonly styles?: readonly StyleManifest[];
+  readonly encoders?: readonly string[];
+  readonly stores?: readonly string[];
+}
+
+/** Minimal structured logger (pino-compatible subset). Never pass secrets. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
