@@ -17,6 +17,10 @@ export const TYPES = {
   ReplyEncoder: Symbol.for('tokensmith/ReplyEncoder'),
   /** {@link PluginManifest}: every plugin binds one (unnamed), so names can be listed. */
   PluginManifest: Symbol.for('tokensmith/PluginManifest'),
+  /** {@link PluginRegistry}: the plugins of this container, by name. */
+  Registry: Symbol.for('tokensmith/Registry'),
+  /** {@link Engine}. */
+  Engine: Symbol.for('tokensmith/Engine'),
   /** {@link Logger}. */
   Logger: Symbol.for('tokensmith/Logger'),
 } as const;

@@ -1,0 +1,299 @@
+import { createHash } from 'node:crypto';
+import {
+  CredentialInvalidError, PolicyUnknownError, ScopeNotAllowedError, StoreUnavailableError, TokenCredentialMismatchError,
+  TokenExpiredError, TokenMissingError, TokenReusedError, TokenRevokedError, TokenScopeError, TokenSmithError,
+  TokenUnknownError,
+} from './errors.js';
+import { CredentialIndex } from './credentials.js';
+import { chooseFormat, encoderNameFor } from './guards/output.js';
+import { bindAddress, checkBinding } from './guards/ip.js';
+import { clampTtl } from './guards/ttl.js';
+import { LockoutGuard } from './guards/lockout.js';
+import type { Credential, Policy } from './policy/types.js';
+import type { Clock, Outcome, Random, Reply, ReplyEncoder, Store, StyleInstance, TokenRecord, TokenRequest } from './ports.js';
+import { isSelfContained } from './ports.js';
+import type { PluginRegistry } from './registry.js';
+
+/** One policy, made ready: its style instance, credentials index and encoders. */
+interface Compiled {
+  readonly policy: Policy;
+  readonly style: StyleInstance;
+  readonly credentials: CredentialIndex | undefined;
+  readonly encoders: ReadonlyMap<string, ReplyEncoder>;
+}
+
+/** A set of compiled policies; swapped as a whole on reload. */
+export class PolicySet {
+  readonly #byId: ReadonlyMap<string, Compiled>;
+  constructor(compiled: readonly Compiled[]) {
+    this.#byId = new Map(compiled.map((c) => [c.policy.id, c]));
+  }
+  get(id: string): Compiled {
+    const found = this.#byId.get(id);
+    if (found === undefined) throw new PolicyUnknownError(`no policy "${id}"`, { policyId: id });
+    return found;
+  }
+  get policies(): Policy[] {
+    return [...this.#byId.values()].map((c) => c.policy);
+  }
+}
+
+/** The result of a successful issue. */
+export interface Issued {
+  readonly token: string;
+  readonly record: TokenRecord;
+}
+
+/** RFC 7662 introspection response. */
+export type Introspection = { active: false } | ({ active: true } & Record<string, unknown>);
+
+const VERIFY_ALL = { consume: true, binding: true } as const;
+const INSPECT = { consume: false, binding: false } as const;
+
+/** The SHA-256 of an opaque token: the store never holds a usable token. */
+const tokenKey = (policyId: string, token: string): string =>
+  `${policyId}:token:${createHash('sha256').update(token).digest('base64url')}`;
+const denyKey = (policyId: string, tokenId: string): string => `${policyId}:${tokenId}`;
+
+/**
+ * The policy engine: issues, verifies, revokes and introspects tokens under the loaded
+ * policies, dispatching to each policy's token style and reply encoders.
+ *
+ * @example
+ * ```ts
+ * const { token } = await engine.issue('emalidate', request);
+ * const record = await engine.verify('emalidate', token, request);
+ * ```
+ */
+export class Engine {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #registry: PluginRegistry;
+  readonly #lockout: LockoutGuard;
+  #set: PolicySet = new PolicySet([]);
+  #generation = 0;
+
+  constructor(deps: { store: Store; clock: Clock; random: Random; registry: PluginRegistry }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#random = deps.random;
+    this.#registry = deps.registry;
+    this.#lockout = new LockoutGuard(deps.store);
+  }
+
+  /** Makes every policy ready (styles instantiated, keys imported) without serving it yet. */
+  async compile(policies: readonly Policy[]): Promise<PolicySet> {
+    const compiled: Compiled[] = [];
+    for (const policy of policies) {
+      const style = await this.#registry.style(policy.style).create(policy, { clock: this.#clock, random: this.#random });
+      const encoders = new Map<string, ReplyEncoder>();
+      for (const format of policy.output.allowed) {
+        const name = encoderNameFor(policy.style, format, this.#registry.encoders) ?? format;
+        encoders.set(format, this.#registry.encoder(name));
+      }
+      const credentials = policy.credentials && new CredentialIndex(policy.credentials);
+      compiled.push({ policy, style, credentials, encoders });
+    }
+    return new PolicySet(compiled);
+  }
+
+  /** Serves `set` from now on; calls already running finish on the set they started with. */
+  use(set: PolicySet): void {
+    this.#set = set;
+    this.#generation++;
+  }
+
+  /** Changes whenever another policy set is served (routes are rebuilt on change). */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Compiles and serves `policies`. */
+  async load(policies: readonly Policy[]): Promise<void> {
+    this.use(await this.compile(policies));
+  }
+
+  get policies(): Policy[] {
+    return this.#set.policies;
+  }
+
+  policy(id: string): Policy {
+    return this.#set.get(id).policy;
+  }
+
+  get store(): Store {
+    return this.#store;
+  }
+
+  /** Issues a token for a vendor request, enforcing lockout, credentials, scopes, TTL and binding. */
+  async issue(policyId: string, request: TokenRequest): Promise<Issued> {
+    const { policy, style, credentials } = this.#set.get(policyId);
+    chooseFormat(policy, request);
+    const asked = style.readGrant(request);
+    let credential: Credential | undefined;
+    if (credentials !== undefined) {
+      const keys = this.#lockout.keys(policy, { credential: asked.credentialId ?? asked.secret, address: request.clientAddress });
+      if (keys.length) await this.#guard(() => this.#lockout.assertOpen(policy, keys));
+      credential = credentials.match(asked.credentialId, asked.secret);
+      if (credential === undefined) {
+        const locked = keys.length ? await this.#guard(() => this.#lockout.fail(policy, keys)) : undefined;
+        throw locked ?? new CredentialInvalidError('invalid credential', { policyId });
+      }
+      if (keys.length) await this.#guard(() => this.#lockout.succeed(keys));
+    }
+    const scopes = grantedScopes(policy, credential, asked.scopes);
+    const boundAddress = bindAddress(policy, request);
+    const issuedAt = this.#clock.now();
+    const expiresAt = issuedAt + clampTtl(policy, asked.ttlMs);
+    const tokenId = this.#random.uuid();
+    const subject = credential?.subject;
+    const credentialId = credential?.id;
+    const grant = { policy, credentialId, subject, scopes, boundAddress, issuedAt, expiresAt, tokenId };
+    const minted = await style.mint(grant);
+    const record: TokenRecord = {
+      tokenId, policyId, scopes, issuedAt, expiresAt,
+      ...(subject === undefined ? {} : { subject }),
+      ...(credentialId === undefined ? {} : { credentialId }),
+      ...(boundAddress === undefined ? {} : { boundAddress }),
+      ...(minted.claims === undefined ? {} : { claims: minted.claims }),
+    };
+    if (!isSelfContained(style)) {
+      await this.#guard(() => this.#store.put(tokenKey(policyId, minted.token), JSON.stringify(record), expiresAt - issuedAt));
+    }
+    return { token: minted.token, record };
+  }
+
+  /**
+   * Verifies `token` (or, when `undefined`, the token the style finds in the request) as a
+   * caller presenting it: integrity, expiry, revocation, address binding, the request's own
+   * expectations (Electa's `CID`) and single use.
+   */
+  async verify(policyId: string, token: string | undefined, request: TokenRequest): Promise<TokenRecord> {
+    const compiled = this.#set.get(policyId);
+    return this.#check(compiled, token ?? compiled.style.presentedToken(request), request, VERIFY_ALL);
+  }
+
+  /** RFC 7009: revokes the token; `false` when it was not a valid token of any (or the given) policy. */
+  async revoke(token: string, policyId?: string): Promise<boolean> {
+    const found = await this.#find(token, policyId);
+    if (found === undefined) return false;
+    const [compiled, record] = found;
+    const id = compiled.policy.id;
+    if (isSelfContained(compiled.style)) {
+      await this.#guard(() => this.#store.deny(denyKey(id, record.tokenId), record.expiresAt));
+      return true;
+    }
+    return this.#guard(() => this.#store.delete(tokenKey(id, token)));
+  }
+
+  /** RFC 7662: what the token is, or `{ active: false }`. Does not use up single-use tokens. */
+  async introspect(token: string, policyId?: string): Promise<Introspection> {
+    const found = await this.#find(token, policyId);
+    if (found === undefined) return { active: false };
+    const [compiled, record] = found;
+    const issuer = record.claims?.['iss'];
+    return {
+      active: true,
+      policy: compiled.policy.id,
+      token_type: compiled.policy.style,
+      jti: record.tokenId,
+      iat: Math.floor(record.issuedAt / 1000),
+      exp: Math.floor(record.expiresAt / 1000),
+      ...(record.scopes.length ? { scope: record.scopes.join(' ') } : {}),
+      ...(record.subject === undefined ? {} : { sub: record.subject }),
+      ...(record.credentialId === undefined ? {} : { client_id: record.credentialId }),
+      ...(typeof issuer === 'string' ? { iss: issuer } : {}),
+      ...(record.boundAddress === undefined ? {} : { bound_ip: record.boundAddress }),
+    };
+  }
+
+  /** Renders an outcome in the reply format the request chose (the default when it chose badly). */
+  reply(policyId: string, outcome: Outcome, request?: TokenRequest): Reply {
+    const { policy, encoders } = this.#set.get(policyId);
+    let format = policy.output.default;
+    try {
+      format = chooseFormat(policy, request);
+    } catch {
+      // An unknown format is itself reported, in the default format.
+    }
+    return (encoders.get(format) as ReplyEncoder).encode(outcome, policy);
+  }
+
+  async #find(token: string, policyId: string | undefined): Promise<[Compiled, TokenRecord] | undefined> {
+    const candidates = policyId === undefined ? this.#set.policies.map((p) => this.#set.get(p.id)) : [this.#set.get(policyId)];
+    const neutral: TokenRequest = { param: () => undefined, clientAddress: '' };
+    for (const compiled of candidates) {
+      try {
+        return [compiled, await this.#check(compiled, token, neutral, INSPECT)];
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) throw err;
+      }
+    }
+    return undefined;
+  }
+
+  async #check(
+    { policy, style }: Compiled,
+    token: string | undefined,
+    request: TokenRequest,
+    mode: { consume: boolean; binding: boolean },
+  ): Promise<TokenRecord> {
+    if (token === undefined || token === '') throw new TokenMissingError('no token presented', { policyId: policy.id });
+    let record: TokenRecord;
+    if (isSelfContained(style)) {
+      record = await style.open(token, request);
+      if (await this.#guard(() => this.#store.isDenied(denyKey(policy.id, record.tokenId)))) {
+        throw new TokenRevokedError('the token was revoked', { policyId: policy.id });
+      }
+    } else {
+      const raw = await this.#guard(() => this.#store.get(tokenKey(policy.id, token)));
+      if (raw === undefined) throw new TokenUnknownError('unknown or expired token', { policyId: policy.id });
+      record = JSON.parse(raw) as TokenRecord;
+      if (record.expiresAt <= this.#clock.now()) throw new TokenExpiredError('the token has expired', { policyId: policy.id });
+    }
+    if (mode.binding) checkBinding(policy, record, request);
+    const expected = mode.binding ? style.expectations?.(request) : undefined;
+    if (expected?.credentialId !== undefined && expected.credentialId !== record.credentialId) {
+      throw new TokenCredentialMismatchError('the token belongs to another credential', { policyId: policy.id });
+    }
+    const missing = expected?.scopes?.find((scope) => !record.scopes.includes(scope));
+    if (missing !== undefined) {
+      throw new TokenScopeError(`the token does not carry scope ${missing}`, { policyId: policy.id, claim: missing });
+    }
+    if (mode.consume && !policy.reuse) await this.#useOnce(policy, token, record, style);
+    return record;
+  }
+
+  async #useOnce(policy: Policy, token: string, record: TokenRecord, style: StyleInstance): Promise<void> {
+    const first = isSelfContained(style)
+      ? await this.#guard(() =>
+          this.#store.putIfAbsent(`${policy.id}:used:${record.tokenId}`, '1', Math.max(1, record.expiresAt - this.#clock.now())),
+        )
+      : (await this.#guard(() => this.#store.consume(tokenKey(policy.id, token)))) !== undefined;
+    if (!first) throw new TokenReusedError('the token was already used', { policyId: policy.id });
+  }
+
+  /** Store calls: any failure that is not ours becomes `StoreUnavailableError` (fail closed). */
+  async #guard<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof TokenSmithError) throw err;
+      throw new StoreUnavailableError('the token store is unavailable', { cause: err });
+    }
+  }
+}
+
+/** Scopes guard: everything asked must be allowed; nothing asked means all that is allowed. */
+function grantedScopes(policy: Policy, credential: Credential | undefined, asked: readonly string[] | undefined): readonly string[] {
+  const allowed = credential?.scopes;
+  if (asked === undefined) return allowed ?? [];
+  if (allowed === undefined) return asked;
+  const refused = asked.filter((scope) => !allowed.includes(scope));
+  if (refused.length) {
+    throw new ScopeNotAllowedError(`not allowed for this credential: ${refused.join(', ')}`, { policyId: policy.id, claim: refused[0] });
+  }
+  return asked;
+}
+

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { LockedOutError } from '../errors.js';
+import type { Policy } from '../policy/types.js';
+import type { Store } from '../ports.js';
+import { formatDuration } from '../duration.js';
+
+/** The subjects a failed attempt is counted against: the credential and/or the address. */
+export interface LockoutSubject {
+  /** Credential id as sent, or (secret-only styles) the secret as sent; hashed before use. */
+  readonly credential?: string;
+  readonly address: string;
+}
+
+/**
+ * Lockout guard. One counter per subject (credential and/or address), incremented with the
+ * store's atomic `increment` within the policy's window. The failure that reaches the threshold
+ * rewrites the counter with the lock duration as its lifetime, so the counter itself is the
+ * lock: a subject is locked while its count is at or above the threshold, and starts afresh
+ * when the lock ends. Attempts are checked against the lock before the secret is compared.
+ * Under concurrency, attempts that raced past the check are refused as locked once their
+ * increment lands above the threshold, so exactly `threshold` failures are ever reported as
+ * wrong credentials.
+ */
+export class LockoutGuard {
+  readonly #store: Store;
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /** Store keys for this policy and subject (empty when the policy has no lockout). */
+  keys(policy: Policy, subject: LockoutSubject): string[] {
+    const lockout = policy.lockout;
+    if (lockout === undefined) return [];
+    const keys: string[] = [];
+    for (const per of lockout.per) {
+      if (per === 'credential' && subject.credential !== undefined) {
+        // Hashed: the value may be a secret (a Melissa licence), and store keys get logged.
+        const digest = createHash('sha256').update(subject.credential).digest('base64url').slice(0, 22);
+        keys.push(`${policy.id}:lockout:c:${digest}`);
+      } else if (per === 'address') {
+        keys.push(`${policy.id}:lockout:a:${subject.address}`);
+      }
+    }
+    return keys;
+  }
+
+  /** Throws `LockedOutError` when any of the keys is locked. */
+  async assertOpen(policy: Policy, keys: readonly string[]): Promise<void> {
+    const threshold = policy.lockout?.threshold ?? Infinity;
+    for (const key of keys) {
+      const count = Number((await this.#store.get(key)) ?? 0);
+      if (count >= threshold) throw this.#locked(policy, (await this.#store.ttl(key)) ?? 0);
+    }
+  }
+
+  /** Counts one failure; returns the `LockedOutError` to throw when this attempt is past the threshold. */
+  async fail(policy: Policy, keys: readonly string[]): Promise<LockedOutError | undefined> {
+    const lockout = policy.lockout;
+    if (lockout === undefined) return undefined;
+    let past: LockedOutError | undefined;
+    for (const key of keys) {
+      const { count } = await this.#store.increment(key, lockout.windowMs);
+      if (count === lockout.threshold) {
+        await this.#store.put(key, String(count), lockout.durationMs);
+      } else if (count > lockout.threshold) {
+        past = this.#locked(policy, (await this.#store.ttl(key)) ?? lockout.durationMs);
+      }
+    }
+    return past;
+  }
+
+  /** A success resets the failure counts. */
+  async succeed(keys: readonly string[]): Promise<void> {
+    for (const key of keys) await this.#store.delete(key);
+  }
+
+  #locked(policy: Policy, remainingMs: number): LockedOutError {
+    const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
+    return new LockedOutError(
+      `too many failed attempts: locked for ${formatDuration(seconds * 1000)} more (of ${formatDuration(policy.lockout?.durationMs ?? 0)})`,
+      seconds * 1000,
+      { policyId: policy.id },
+    );
+  }
+}

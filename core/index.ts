@@ -1,0 +1,34 @@
+/**
+ * tokensmith's public library surface: the engine, its contracts (ports) for plugin authors,
+ * the error classes, and helpers. The Koa host is exported from `tokensmith/server`.
+ */
+export { Engine, PolicySet, type Issued, type Introspection } from './engine.js';
+export { assemble, storeNameOf, type AssembleOptions, type Assembly } from './container.js';
+export { PluginRegistry } from './registry.js';
+export { loadPluginModule } from './plugin-loader.js';
+export { TYPES } from './ids.js';
+export { SystemClock, ManualClock } from './clock.js';
+export { CryptoRandom } from './random.js';
+export { parseDuration, formatDuration, DURATION_PATTERN } from './duration.js';
+export { tokenRequestFrom } from './request.js';
+export { CredentialIndex } from './credentials.js';
+export { clampTtl } from './guards/ttl.js';
+export { bindAddress, checkBinding, normalizeAddress } from './guards/ip.js';
+export { LockoutGuard, type LockoutSubject } from './guards/lockout.js';
+export { chooseFormat, encoderNameFor } from './guards/output.js';
+export { loadPolicies, loadPolicyFile, loadPolicyText, type LoadOptions, type LoadResult, type PolicyCatalog } from './policy/load.js';
+export type { Policy, Credential, HttpMethod, IpBindingMode } from './policy/types.js';
+export { isSelfContained } from './ports.js';
+export type {
+  Clock, Random, Store, StoreFactory, TokenRequest, GrantRequest, Grant, TokenRecord, VerifyExpectations, StyleInstance,
+  SelfContainedStyle, MintedToken, TokenStyle, Outcome, Reply, ReplyEncoder, StyleManifest, PluginManifest, Logger,
+} from './ports.js';
+export {
+  TokenSmithError, isTokenSmithError, formatPolicyIssue, PolicyInvalidError, PluginUnknownError, PluginLoadError,
+  PolicyUnknownError, RequestInvalidError, FormatNotAllowedError, CredentialInvalidError, LockedOutError,
+  ScopeNotAllowedError, IpBindingError, TokenMalformedError, TokenAlgorithmError, TokenKeyUnknownError,
+  TokenSignatureError, TokenExpiredError, TokenClaimError, TokenRevokedError, TokenReusedError, TokenUnknownError,
+  TokenMissingError, TokenAddressMismatchError, TokenCredentialMismatchError, TokenScopeError, AdminUnauthorizedError,
+  StoreUnavailableError, NotFoundError, MethodNotAllowedError, BodyTooLargeError, BodyInvalidError, InternalError,
+  type ErrorDetails, type PolicyIssue,
+} from './errors.js';

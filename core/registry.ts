@@ -1,0 +1,48 @@
+import type { Container } from 'inversify';
+import { PluginUnknownError } from './errors.js';
+import { TYPES } from './ids.js';
+import type { PolicyCatalog } from './policy/load.js';
+import type { PluginManifest, ReplyEncoder, StyleManifest, TokenStyle } from './ports.js';
+
+/**
+ * The plugins a container holds, by name. Built once from every bound `PluginManifest`; looks
+ * styles and encoders up by the names a policy gives and, for an unknown name, says which exist.
+ */
+export class PluginRegistry implements PolicyCatalog {
+  readonly styles: ReadonlyMap<string, StyleManifest>;
+  readonly encoders: ReadonlySet<string>;
+  readonly stores: ReadonlySet<string>;
+  readonly #container: Container;
+
+  constructor(container: Container) {
+    this.#container = container;
+    const manifests = container.isBound(TYPES.PluginManifest) ? container.getAll<PluginManifest>(TYPES.PluginManifest) : [];
+    const styles = new Map<string, StyleManifest>();
+    const encoders = new Set<string>();
+    const stores = new Set<string>();
+    for (const manifest of manifests) {
+      for (const style of manifest.styles ?? []) styles.set(style.name, style);
+      for (const encoder of manifest.encoders ?? []) encoders.add(encoder);
+      for (const store of manifest.stores ?? []) stores.add(store);
+    }
+    this.styles = styles;
+    this.encoders = encoders;
+    this.stores = stores;
+  }
+
+  style(name: string): TokenStyle {
+    return this.#get<TokenStyle>(TYPES.TokenStyle, name, 'token style', [...this.styles.keys()]);
+  }
+
+  encoder(name: string): ReplyEncoder {
+    return this.#get<ReplyEncoder>(TYPES.ReplyEncoder, name, 'reply encoder', [...this.encoders]);
+  }
+
+  #get<T>(id: symbol, name: string, what: string, known: readonly string[]): T {
+    const found = this.#container.get<T>(id, { name, optional: true });
+    if (found === undefined) {
+      throw new PluginUnknownError(`unknown ${what} "${name}"; known: ${known.length ? [...known].sort().join(', ') : '(none)'}`);
+    }
+    return found;
+  }
+}

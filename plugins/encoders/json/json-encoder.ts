@@ -1,0 +1,33 @@
+import type { Outcome, Reply, ReplyEncoder } from '../../../core/ports.js';
+import type { TokenSmithError } from '../../../core/errors.js';
+import { LockedOutError } from '../../../core/errors.js';
+
+/** What a client sees of an error: its code, and its message only when the error allows it. */
+export function describeError(error: TokenSmithError): { error: string; error_description: string } {
+  return { error: error.code, error_description: error.expose ? error.message : 'internal error' };
+}
+
+/** Extra headers an error asks for (`Retry-After` on a lockout). */
+export function errorHeaders(error: TokenSmithError): Record<string, string> | undefined {
+  return error instanceof LockedOutError ? { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) } : undefined;
+}
+
+/**
+ * The generic JSON reply: `{"token": "…", "expires_in": 300}` on success,
+ * `{"error": "ERR_…", "error_description": "…"}` with the error's HTTP status on failure.
+ */
+export class JsonEncoder implements ReplyEncoder {
+  encode(outcome: Outcome): Reply {
+    if (outcome.ok) {
+      const expiresIn = Math.max(0, Math.round((outcome.record.expiresAt - outcome.record.issuedAt) / 1000));
+      return { status: 200, contentType: 'application/json', body: JSON.stringify({ token: outcome.token, expires_in: expiresIn }) };
+    }
+    const headers = errorHeaders(outcome.error);
+    return {
+      status: outcome.error.status,
+      contentType: 'application/json',
+      body: JSON.stringify(describeError(outcome.error)),
+      ...(headers === undefined ? {} : { headers }),
+    };
+  }
+}

@@ -1,0 +1,7 @@
+import type { ContainerModule } from 'inversify';
+import emalidate from './emalidate/index.js';
+import json from './encoders/json/index.js';
+import memoryStore from './stores/memory/index.js';
+
+/** The plugins every tokensmith container loads; outside ones come from `--plugin PATH`. */
+export const builtinModules: readonly ContainerModule[] = [memoryStore, json, emalidate];

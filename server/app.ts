@@ -1,0 +1,161 @@
+import Koa, { type Context, type Middleware, type Next } from 'koa';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Engine } from '../core/engine.js';
+import { AdminUnauthorizedError, MethodNotAllowedError, RequestInvalidError } from '../core/errors.js';
+import type { HttpMethod, Policy } from '../core/policy/types.js';
+import type { Logger } from '../core/ports.js';
+import { TrustedProxies } from './client-ip.js';
+import { errorMiddleware } from './error-middleware.js';
+import { tokenRequestOf } from './params.js';
+import { addressOf, requireToken, type TokenState } from './require-token.js';
+
+export interface AppOptions {
+  readonly engine: Engine;
+  /** Peers whose `X-Forwarded-For` is believed: addresses and CIDR ranges. Default: none. */
+  readonly trustedProxies?: readonly string[];
+  /** Secret for `POST /introspect` and `POST /revoke` (`Authorization: Bearer …`). Unset = those refuse every call. */
+  readonly adminSecret?: string;
+  /** Largest accepted request body (form or JSON). Default `16kb`. */
+  readonly bodyLimit?: string;
+  readonly logger?: Logger;
+}
+
+const SILENT: Logger = { info() {}, warn() {}, error() {} };
+
+interface PolicyRoute {
+  readonly policy: Policy;
+  readonly methods: readonly HttpMethod[];
+  readonly handle: Middleware;
+}
+
+/**
+ * Builds the Koa app (it does not listen: `app.listen()` or `http.createServer(app.callback())`
+ * is the caller's). One route per policy route, the policies' protected demo routes,
+ * `GET /healthz`, RFC 7662 `POST /introspect` and RFC 7009 `POST /revoke`.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ engine, trustedProxies: ['127.0.0.1'], adminSecret: process.env.ADMIN_SECRET });
+ * app.listen(8080, '127.0.0.1');
+ * ```
+ */
+export function createApp(options: AppOptions): Koa {
+  const { engine } = options;
+  const logger = options.logger ?? SILENT;
+  const trusted = new TrustedProxies(options.trustedProxies ?? []);
+  const limit = options.bodyLimit ?? '16kb';
+  const parseBody = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: limit, formLimit: limit, jsonStrict: true });
+  const app = new Koa({ proxy: false });
+  app.silent = true;
+
+  const routesFor = policyRouteTable(engine, trusted);
+  const admin = adminRouter(engine, options.adminSecret, parseBody);
+
+  app.use(errorMiddleware(engine, logger));
+  app.use(async function policyRoutes(ctx: Context, next: Next): Promise<void> {
+    const route = routesFor().get(ctx.path);
+    if (route === undefined) return next();
+    const state = ctx.state as TokenState;
+    state.policyId = route.policy.id;
+    if (!route.methods.includes(ctx.method as HttpMethod)) {
+      ctx.set('allow', route.methods.join(', '));
+      throw new MethodNotAllowedError(`${ctx.method} is not allowed here; use ${route.methods.join(' or ')}`, { policyId: route.policy.id });
+    }
+    if (ctx.method === 'POST' && ctx.request.length !== 0) await parseBody(ctx, noop);
+    await route.handle(ctx, next);
+  });
+  app.use(admin.routes());
+  app.use(admin.allowedMethods({ throw: true }));
+  return app;
+
+  /** Rebuilt only when the engine serves another policy set (reload). */
+  function policyRouteTable(eng: Engine, proxies: TrustedProxies): () => ReadonlyMap<string, PolicyRoute> {
+    let generation = -1;
+    let table = new Map<string, PolicyRoute>();
+    return () => {
+      if (generation !== eng.generation) {
+        table = buildRoutes(eng, proxies);
+        generation = eng.generation;
+      }
+      return table;
+    };
+  }
+}
+
+const noop = async (): Promise<void> => {};
+
+function buildRoutes(engine: Engine, trusted: TrustedProxies): Map<string, PolicyRoute> {
+  const table = new Map<string, PolicyRoute>();
+  for (const policy of engine.policies) {
+    if (policy.route) table.set(policy.route.path, { policy, methods: policy.route.methods, handle: issueHandler(engine, policy, trusted) });
+    if (policy.protectedRoute) {
+      const guard = requireToken(engine, policy.id, { trustedProxies: trusted });
+      table.set(policy.protectedRoute.path, {
+        policy,
+        methods: policy.protectedRoute.methods,
+        handle: (ctx, next) => guard(ctx, async () => protectedDemo(ctx, next)),
+      });
+    }
+  }
+  return table;
+}
+
+function issueHandler(engine: Engine, policy: Policy, trusted: TrustedProxies): Middleware {
+  const policyId = policy.id;
+  return async function issueToken(ctx: Context): Promise<void> {
+    const request = tokenRequestOf(ctx, policy.caseInsensitiveParams, addressOf(ctx, trusted));
+    (ctx.state as TokenState).tokenRequest = request;
+    const issued = await engine.issue(policyId, request);
+    const reply = engine.reply(policyId, { ok: true, token: issued.token, record: issued.record }, request);
+    ctx.status = reply.status;
+    ctx.type = reply.contentType;
+    ctx.body = reply.body;
+    ctx.set('cache-control', 'no-store');
+    if (reply.headers) ctx.set(reply.headers);
+  };
+}
+
+/** The body of a policy's demo protected route: what the token says, never the token. */
+async function protectedDemo(ctx: Context, _next: Next): Promise<void> {
+  const record = (ctx.state as TokenState).token;
+  ctx.body = { ok: true, policy: record?.policyId, sub: record?.subject, scope: record?.scopes, exp: record && Math.floor(record.expiresAt / 1000) };
+}
+
+function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody: Middleware): Router {
+  const router = new Router();
+  const expected = adminSecret === undefined ? undefined : createHash('sha256').update(adminSecret).digest();
+  const authorize: Middleware = async function authorizeAdmin(ctx, next) {
+    const given = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
+    const digest = createHash('sha256').update(given ?? '').digest();
+    if (expected === undefined || given === undefined || !timingSafeEqual(digest, expected)) {
+      ctx.set('www-authenticate', 'Bearer realm="tokensmith-admin"');
+      throw new AdminUnauthorizedError('admin secret missing or wrong');
+    }
+    await parseBody(ctx, noop);
+    await next();
+  };
+  const tokenOf = (ctx: Context): { token: string; policy: string | undefined } => {
+    const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+    const { token, policy } = body;
+    if (typeof token !== 'string' || token === '') throw new RequestInvalidError('parameter token is required', { claim: 'token' });
+    if (policy !== undefined && typeof policy !== 'string') throw new RequestInvalidError('parameter policy must be text', { claim: 'policy' });
+    return { token, policy };
+  };
+  router.get('/healthz', function health(ctx) {
+    ctx.body = { status: 'ok', policies: engine.policies.length };
+  });
+  router.post('/introspect', authorize, async function introspect(ctx) {
+    const { token, policy } = tokenOf(ctx);
+    ctx.body = await engine.introspect(token, policy);
+    ctx.set('cache-control', 'no-store');
+  });
+  router.post('/revoke', authorize, async function revoke(ctx) {
+    const { token, policy } = tokenOf(ctx);
+    await engine.revoke(token, policy);
+    ctx.status = 200; // RFC 7009 §2.2: also for tokens that were not valid
+    ctx.body = '';
+  });
+  return router;
+}

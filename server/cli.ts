@@ -1,0 +1,202 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { parseArgs } from 'node:util';
+import { PolicyInvalidError, TokenSmithError, formatPolicyIssue } from '../core/errors.js';
+import { loadPolicies } from '../core/policy/load.js';
+import { tokenRequestFrom } from '../core/request.js';
+import type { Logger } from '../core/ports.js';
+import { createApp } from './app.js';
+import { boot, type Booted } from './bootstrap.js';
+import { assemble } from '../core/container.js';
+import { builtinModules } from '../plugins/index.js';
+import { loadPluginModule } from '../core/plugin-loader.js';
+
+/** Where the CLI writes; injectable so tests run it in-process. */
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+const USAGE = `usage:
+  tokensmith serve  [--policies DIR] [--host H] [--port N] [--store memory|URL] [--plugin PATH]… [--trust-proxy ADDR[,CIDR…]]
+  tokensmith check  FILE|DIR…  [--plugin PATH]…
+  tokensmith issue  --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]…
+  tokensmith verify --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]… TOKEN
+
+environment: TOKENSMITH_STORE (default memory), TOKENSMITH_ADMIN_SECRET (enables /introspect and /revoke),
+             TOKENSMITH_TRUSTED_PROXIES (comma-separated addresses/CIDRs)`;
+
+const OPTIONS = {
+  policies: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  store: { type: 'string' },
+  plugin: { type: 'string', multiple: true },
+  'trust-proxy': { type: 'string' },
+  policy: { type: 'string' },
+  param: { type: 'string', multiple: true },
+  ip: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+/** A JSON-lines logger on stderr (pino-compatible fields); never given secrets. */
+function stderrLogger(io: CliIO): Logger {
+  const line = (level: string) => (obj: object, msg?: string) =>
+    io.err(JSON.stringify({ level, time: new Date().toISOString(), ...obj, ...(msg === undefined ? {} : { msg }) }));
+  return { info: line('info'), warn: line('warn'), error: line('error') };
+}
+
+function paramsOf(list: readonly string[] | undefined): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const at = item.indexOf('=');
+    if (at <= 0) throw new UsageError(`--param takes NAME=VALUE, got "${item}"`);
+    params[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return params;
+}
+
+function shout(io: CliIO, booted: Pick<Booted, 'warnings'>, store: string): void {
+  for (const warning of booted.warnings) io.err(`WARNING ${formatPolicyIssue(warning)}`);
+  if (store === 'memory') {
+    io.err('WARNING store: the embedded memory store keeps sessions and lockouts in this process only; they are lost on restart and not shared between hosts (use --store redis://… in production)');
+  }
+}
+
+/**
+ * Runs one command; resolves to the exit code (`serve` resolves when the server closes).
+ *
+ * @example await main(['check', 'policies/'], { out: console.log, err: console.error, env: process.env })
+ */
+export async function main(argv: readonly string[], io: CliIO, signal?: AbortSignal): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    const { values, positionals } = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+    if (values.help || command === undefined || command === 'help') {
+      io.out(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    const store = values.store ?? io.env['TOKENSMITH_STORE'] ?? 'memory';
+    const common = { policies: [values.policies ?? 'policies'], store, plugins: values.plugin ?? [], env: io.env };
+    switch (command) {
+      case 'check':
+        return await check(positionals.length ? positionals : ['policies'], values.plugin ?? [], io);
+      case 'serve':
+        return await serve(common, values, io, signal);
+      case 'issue':
+      case 'verify': {
+        if (values.policy === undefined) throw new UsageError(`${command} needs --policy ID`);
+        if (command === 'verify' && positionals.length !== 1) throw new UsageError('verify needs exactly one TOKEN');
+        return await once_(command, values.policy, paramsOf(values.param), values.ip ?? '127.0.0.1', positionals[0], common, io);
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`tokensmith: ${(err as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof PolicyInvalidError) {
+      for (const issue of err.issues) io.err(formatPolicyIssue(issue));
+      return 1;
+    }
+    if (err instanceof TokenSmithError) {
+      io.err(`${err.code}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function check(paths: readonly string[], plugins: readonly string[], io: CliIO): Promise<number> {
+  const outside = [];
+  for (const path of plugins) outside.push(await loadPluginModule(path));
+  const { registry, store } = await assemble({ modules: [...builtinModules, ...outside] });
+  try {
+    const { policies, warnings } = await loadPolicies(paths, { catalog: registry, env: io.env });
+    for (const warning of warnings) io.err(`WARNING ${formatPolicyIssue(warning)}`);
+    io.out(`ok: ${policies.length} ${policies.length === 1 ? 'policy' : 'policies'} (${policies.map((p) => p.id).join(', ')})`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function once_(
+  command: 'issue' | 'verify',
+  policyId: string,
+  params: Record<string, string>,
+  ip: string,
+  token: string | undefined,
+  common: Parameters<typeof boot>[0],
+  io: CliIO,
+): Promise<number> {
+  const booted = await boot(common);
+  try {
+    for (const warning of booted.warnings) io.err(`WARNING ${formatPolicyIssue(warning)}`);
+    const { engine } = booted;
+    const request = tokenRequestFrom(params, ip, { caseInsensitive: engine.policy(policyId).caseInsensitiveParams });
+    if (command === 'issue') {
+      try {
+        const issued = await engine.issue(policyId, request);
+        io.out(engine.reply(policyId, { ok: true, token: issued.token, record: issued.record }, request).body);
+        return 0;
+      } catch (err) {
+        if (!(err instanceof TokenSmithError)) throw err;
+        io.out(engine.reply(policyId, { ok: false, error: err }, request).body);
+        return 1;
+      }
+    }
+    try {
+      const record = await engine.verify(policyId, token, request);
+      io.out(JSON.stringify(record, null, 2));
+      return 0;
+    } catch (err) {
+      if (!(err instanceof TokenSmithError)) throw err;
+      io.out(err.code);
+      io.err(`${err.code}: ${err.message}`);
+      return 1;
+    }
+  } finally {
+    await booted.store.close();
+  }
+}
+
+async function serve(
+  common: Parameters<typeof boot>[0],
+  values: { host?: string; port?: string; 'trust-proxy'?: string },
+  io: CliIO,
+  signal?: AbortSignal,
+): Promise<number> {
+  const host = values.host ?? '127.0.0.1';
+  const port = Number(values.port ?? io.env['PORT'] ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535, got "${values.port}"`);
+  const proxies = (values['trust-proxy'] ?? io.env['TOKENSMITH_TRUSTED_PROXIES'] ?? '').split(',').filter((s) => s.trim() !== '');
+  const logger = stderrLogger(io);
+  const booted = await boot(common);
+  shout(io, booted, common.store ?? 'memory');
+  const adminSecret = io.env['TOKENSMITH_ADMIN_SECRET'];
+  if (adminSecret === undefined) io.err('WARNING admin: TOKENSMITH_ADMIN_SECRET is not set: /introspect and /revoke refuse every call');
+  const app = createApp({ engine: booted.engine, trustedProxies: proxies, logger, ...(adminSecret ? { adminSecret } : {}) });
+  const server: Server = app.listen(port, host);
+  await once(server, 'listening');
+  const address = server.address();
+  const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}` : String(address);
+  logger.info({ url: shown, policies: booted.engine.policies.map((p) => ({ id: p.id, route: p.route?.path })) }, 'tokensmith listening');
+  io.out(`tokensmith listening on ${shown}`);
+  const stop = new Promise<void>((resolve) => {
+    const done = () => resolve();
+    signal?.addEventListener('abort', done, { once: true });
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await stop;
+  server.close();
+  server.closeAllConnections();
+  await booted.store.close();
+  return 0;
+}

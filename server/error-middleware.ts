@@ -1,0 +1,64 @@
+import type { Context, Middleware, Next } from 'koa';
+import {
+  BodyInvalidError, BodyTooLargeError, InternalError, MethodNotAllowedError, NotFoundError, TokenSmithError,
+} from '../core/errors.js';
+import type { Engine } from '../core/engine.js';
+import type { Logger, Reply, TokenRequest } from '../core/ports.js';
+import { describeError, errorHeaders } from '../plugins/encoders/json/json-encoder.js';
+
+/** What a route leaves in `ctx.state` so that errors are rendered in its policy's format. */
+export interface RouteState {
+  policyId?: string;
+  tokenRequest?: TokenRequest;
+}
+
+/** Errors from libraries (body parser, Koa's `ctx.throw`) as domain errors. */
+function asDomainError(err: unknown): TokenSmithError {
+  if (err instanceof TokenSmithError) return err;
+  const status = (err as { status?: unknown }).status;
+  if (status === 413) return new BodyTooLargeError('request body too large');
+  if (status === 404) return new NotFoundError('not found');
+  if (status === 405) return new MethodNotAllowedError('method not allowed');
+  if (status === 400 || status === 415) return new BodyInvalidError('request body could not be read');
+  return new InternalError('internal error', { cause: err });
+}
+
+function send(ctx: Context, reply: Reply): void {
+  ctx.status = reply.status;
+  ctx.type = reply.contentType;
+  ctx.body = reply.body;
+  if (reply.headers) ctx.set(reply.headers);
+}
+
+/**
+ * The one place errors become HTTP replies: in the policy's vendor format when the failing
+ * route belongs to a policy, else JSON `{error, error_description}`. Stack traces and
+ * unexposed messages never reach the client; unexpected errors are logged (without secrets).
+ */
+export function errorMiddleware(engine: Engine, logger: Logger): Middleware {
+  return async function renderErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new NotFoundError(`no route for ${ctx.method} ${ctx.path.slice(0, 200)}`);
+    } catch (err) {
+      const error = asDomainError(err);
+      if (error instanceof InternalError) logger.error({ err: String((err as Error)?.stack ?? err), path: ctx.path }, 'unexpected error');
+      const state = ctx.state as RouteState;
+      if (state.policyId !== undefined) {
+        try {
+          send(ctx, engine.reply(state.policyId, { ok: false, error }, state.tokenRequest));
+          return;
+        } catch (encodeError) {
+          logger.error({ err: String(encodeError), policyId: state.policyId }, 'reply encoder failed');
+        }
+      }
+      const headers = errorHeaders(error);
+      send(ctx, {
+        status: error.status,
+        contentType: 'application/json',
+        body: JSON.stringify(describeError(error)),
+        ...(headers === undefined ? {} : { headers }),
+      });
+    }
+  };
+}

@@ -1,0 +1,46 @@
+import type { Context, Middleware, Next } from 'koa';
+import type { Engine } from '../core/engine.js';
+import type { TokenRecord } from '../core/ports.js';
+import { TrustedProxies, clientAddress } from './client-ip.js';
+import type { RouteState } from './error-middleware.js';
+import { tokenRequestOf } from './params.js';
+
+/** `ctx.state` after `requireToken` let a request through. */
+export interface TokenState extends RouteState {
+  clientAddress?: string;
+  /** The verified token's record. */
+  token?: TokenRecord;
+}
+
+/** The caller's address for this context, computed once per request. */
+export function addressOf(ctx: Context, trusted: TrustedProxies): string {
+  const state = ctx.state as TokenState;
+  state.clientAddress ??= clientAddress(ctx.req.socket.remoteAddress ?? '', ctx.get('x-forwarded-for') || undefined, trusted);
+  return state.clientAddress;
+}
+
+const NO_PROXIES = new TrustedProxies([]);
+
+/**
+ * Protects a host's own route with a policy's tokens: the token is taken where the policy's
+ * style says callers put it (a Bearer header, Melissa's `id`, Electa's `Token`), verified with
+ * every guard, and its record left in `ctx.state.token`. A refusal is thrown, so the host's
+ * error middleware (or tokensmith's) renders it in the policy's reply format.
+ *
+ * @example
+ * ```ts
+ * router.get('/orders', requireToken(engine, 'emalidate'), (ctx) => { ctx.body = ctx.state.token.subject; });
+ * ```
+ */
+export function requireToken(engine: Engine, policyId: string, options: { trustedProxies?: TrustedProxies } = {}): Middleware {
+  const trusted = options.trustedProxies ?? NO_PROXIES;
+  return async function checkToken(ctx: Context, next: Next): Promise<void> {
+    const state = ctx.state as TokenState;
+    const policy = engine.policy(policyId);
+    state.policyId = policyId;
+    const request = tokenRequestOf(ctx, policy.caseInsensitiveParams, addressOf(ctx, trusted));
+    state.tokenRequest = request;
+    state.token = await engine.verify(policyId, undefined, request);
+    await next();
+  };
+}

@@ -1,0 +1,11 @@
+import { expect } from 'chai';
+import { clampTtl } from '../../../core/guards/ttl.js';
+import type { Policy } from '../../../core/policy/types.js';
+
+describe('core/guards/ttl clampTtl', () => {
+  const policy = { ttl: { defaultMs: 300_000, minMs: 60_000, maxMs: 3_600_000 } } as Policy;
+  it('uses the default when nothing is asked', () => expect(clampTtl(policy, undefined)).to.equal(300_000));
+  it('keeps a value inside the bounds', () => expect(clampTtl(policy, 120_000)).to.equal(120_000));
+  it('raises to min', () => expect(clampTtl(policy, 1)).to.equal(60_000));
+  it('lowers to max', () => expect(clampTtl(policy, 99 * 3_600_000)).to.equal(3_600_000));
+});

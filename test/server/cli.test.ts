@@ -1,0 +1,118 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../server/cli.js';
+import { FIXTURE_PLUGIN } from '../helpers/boot.js';
+
+async function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t), env });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('server/cli main', () => {
+  describe('check', () => {
+    it('passes the example policies, warning loudly about demo defaults', async () => {
+      const { code, out, err } = await run(['check', 'policies']);
+      expect(code).to.equal(0);
+      expect(out).to.equal('ok: 1 policy (emalidate)');
+      expect(err).to.include('WARNING');
+      expect(err).to.include('EMALIDATE_SECRET is not set');
+      expect(err).to.not.include('demo-secret-do-not-use');
+    });
+    it('exits 1 with file:line:col messages for a broken file', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ts-cli-'));
+      const file = join(dir, 'bad.yaml');
+      writeFileSync(file, 'id: bad\nstyle: emalidate\ntll: 5m\nemalidate:\n  issuer: x\n  keys: []\n');
+      const { code, err, out } = await run(['check', file]);
+      expect(code).to.equal(1);
+      expect(out).to.equal('');
+      expect(err).to.match(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:1: `, 'm'));
+      expect(err.split('\n').length).to.be.greaterThanOrEqual(2);
+    });
+    it('knows outside plugins given with --plugin', async () => {
+      const without = await run(['check', 'test/fixtures/outside-plugin/fixture.yaml']);
+      expect(without.code).to.equal(1);
+      expect(without.err).to.include('fixture');
+      const withPlugin = await run(['check', 'test/fixtures/outside-plugin/fixture.yaml', '--plugin', FIXTURE_PLUGIN]);
+      expect(withPlugin.code).to.equal(0);
+      expect(withPlugin.out).to.equal('ok: 1 policy (fixture)');
+    });
+  });
+
+  describe('issue and verify', () => {
+    it('issues the reply body, and verify prints the claims and exits 0', async () => {
+      const issued = await run(['issue', '--policy', 'emalidate']);
+      expect(issued.code).to.equal(0);
+      const { token } = JSON.parse(issued.out) as { token: string };
+      const verified = await run(['verify', '--policy', 'emalidate', token]);
+      expect(verified.code).to.equal(0);
+      expect(JSON.parse(verified.out)).to.deep.include({ policyId: 'emalidate', subject: 'demo-user' });
+    });
+    it('verify prints the error code and exits 1 for a bad token', async () => {
+      const { code, out } = await run(['verify', '--policy', 'emalidate', 'abc.def.ghi']);
+      expect(code).to.equal(1);
+      expect(out).to.equal('ERR_TOKEN_MALFORMED');
+    });
+    it('verify with another secret in the environment refuses our token', async () => {
+      const { out } = await run(['issue', '--policy', 'emalidate']);
+      const { token } = JSON.parse(out) as { token: string };
+      const other = await run(['verify', '--policy', 'emalidate', token], { EMALIDATE_SECRET: 'another-secret-of-sufficient-length-42' });
+      expect(other.code).to.equal(1);
+      expect(other.out).to.equal('ERR_TOKEN_SIGNATURE');
+    });
+    it('issue passes --param and --ip to the policy, and prints failures in its reply format', async () => {
+      const args = ['--policies', 'test/fixtures/outside-plugin', '--plugin', FIXTURE_PLUGIN, '--policy', 'fixture'];
+      const ok = await run(['issue', ...args, '--param', 'client_id=alice', '--param', 'client_secret=alice-secret-0001', '--param', 'format=text']);
+      expect(ok.code).to.equal(0);
+      expect(ok.out).to.match(/^OK FX-[0-9a-f]{32}$/);
+      const bad = await run(['issue', ...args, '--param', 'client_id=alice', '--param', 'client_secret=no', '--param', 'format=text']);
+      expect(bad.code).to.equal(1);
+      expect(bad.out).to.equal('ERR ERR_CREDENTIAL_INVALID');
+    });
+    it('refuses bad usage with exit 2', async () => {
+      expect((await run(['issue'])).code).to.equal(2);
+      expect((await run(['verify', '--policy', 'emalidate'])).code).to.equal(2);
+      expect((await run(['frobnicate'])).code).to.equal(2);
+      expect((await run(['issue', '--policy', 'x', '--param', 'novalue'])).err).to.include('--param takes NAME=VALUE, got "novalue"');
+    });
+    it('names an unknown policy and an unknown store', async () => {
+      const policy = await run(['issue', '--policy', 'nope']);
+      expect(policy.code).to.equal(1);
+      expect(policy.err).to.equal('ERR_POLICY_UNKNOWN: no policy "nope"');
+      const store = await run(['issue', '--policy', 'emalidate', '--store', 'etcd://x']);
+      expect(store.code).to.equal(1);
+      expect(store.err).to.equal('ERR_PLUGIN_UNKNOWN: unknown store "etcd"; known: memory');
+    });
+  });
+
+  describe('serve (as a process, through bin/tokensmith.js)', () => {
+    it('listens on the port asked for, serves the example policy, and stops on SIGTERM', async () => {
+      const child = spawn(process.execPath, ['bin/tokensmith.js', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            const m = /listening on (http:\/\/\S+)/.exec(out);
+            if (m) resolve(m[1] as string);
+          });
+          child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+        });
+        const res = await fetch(`${url}/emalidate/token`, { method: 'POST' });
+        expect(res.status).to.equal(200);
+        expect(stderr).to.include('WARNING store: the embedded memory store');
+        expect(stderr).to.include('EMALIDATE_SECRET is not set');
+      } finally {
+        child.kill('SIGTERM');
+      }
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).to.equal(0);
+    });
+  });
+});
