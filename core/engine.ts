@@ -147,10 +147,10 @@ export class Engine {
     const issuedAt = this.#clock.now();
     const expiresAt = issuedAt + clampTtl(policy, asked.ttlMs);
     const tokenId = this.#random.uuid();
-    const subject = credential?.subject;
     const credentialId = credential?.id;
-    const grant = { policy, credentialId, subject, scopes, boundAddress, issuedAt, expiresAt, tokenId };
+    const grant = { policy, credentialId, subject: credential?.subject, scopes, boundAddress, issuedAt, expiresAt, tokenId };
     const minted = await style.mint(grant);
+    const subject = credential?.subject ?? minted.subject;
     const record: TokenRecord = {
       tokenId, policyId, scopes, issuedAt, expiresAt,
       ...(subject === undefined ? {} : { subject }),

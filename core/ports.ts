@@ -119,6 +119,8 @@ export interface StyleInstance {
 
 export interface MintedToken {
   readonly token: string;
+  /** The subject the style put in the token when the grant named none (a configured user). */
+  readonly subject?: string;
   /** Style-specific claims to keep in the record (e.g. the JWT payload). */
   readonly claims?: Readonly<Record<string, unknown>>;
 }

@@ -5,6 +5,7 @@ import {
 import type { Engine } from '../core/engine.js';
 import type { Logger, Reply, TokenRequest } from '../core/ports.js';
 import { describeError, errorHeaders } from '../plugins/encoders/json/json-encoder.js';
+import { tokenRequestOf } from './params.js';
 
 /** What a route leaves in `ctx.state` so that errors are rendered in its policy's format. */
 export interface RouteState {
@@ -21,6 +22,15 @@ function asDomainError(err: unknown): TokenSmithError {
   if (status === 405) return new MethodNotAllowedError('method not allowed');
   if (status === 400 || status === 415) return new BodyInvalidError('request body could not be read');
   return new InternalError('internal error', { cause: err });
+}
+
+/** For errors raised before the route built its request (e.g. a body too large): the query alone chooses the format. */
+function queryRequest(ctx: Context, engine: Engine, policyId: string): TokenRequest | undefined {
+  try {
+    return tokenRequestOf(ctx, engine.policy(policyId).caseInsensitiveParams, '', { body: false });
+  } catch {
+    return undefined;
+  }
 }
 
 function send(ctx: Context, reply: Reply): void {
@@ -46,7 +56,7 @@ export function errorMiddleware(engine: Engine, logger: Logger): Middleware {
       const state = ctx.state as RouteState;
       if (state.policyId !== undefined) {
         try {
-          send(ctx, engine.reply(state.policyId, { ok: false, error }, state.tokenRequest));
+          send(ctx, engine.reply(state.policyId, { ok: false, error }, state.tokenRequest ?? queryRequest(ctx, engine, state.policyId)));
           return;
         } catch (encodeError) {
           logger.error({ err: String(encodeError), policyId: state.policyId }, 'reply encoder failed');

@@ -23,10 +23,10 @@ function add(into: Map<string, string>, source: Bag | undefined, fold: boolean):
  * or as a list or object, is refused rather than guessed — and names folded to lower case when
  * the policy matches them case-insensitively.
  */
-export function tokenRequestOf(ctx: Context, caseInsensitive: boolean, address: string): TokenRequest {
+export function tokenRequestOf(ctx: Context, caseInsensitive: boolean, address: string, options: { body?: boolean } = {}): TokenRequest {
   const values = new Map<string, string>();
   add(values, ctx.query as Bag, caseInsensitive);
-  add(values, (ctx.request as { body?: Bag }).body, caseInsensitive);
+  if (options.body !== false) add(values, (ctx.request as { body?: Bag }).body, caseInsensitive);
   const authorization = ctx.get('authorization');
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
   return {

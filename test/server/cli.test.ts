@@ -82,7 +82,7 @@ describe('server/cli main', () => {
     it('names an unknown policy and an unknown store', async () => {
       const policy = await run(['issue', '--policy', 'nope']);
       expect(policy.code).to.equal(1);
-      expect(policy.err).to.equal('ERR_POLICY_UNKNOWN: no policy "nope"');
+      expect(policy.err.split('\n').at(-1)).to.equal('ERR_POLICY_UNKNOWN: no policy "nope"');
       const store = await run(['issue', '--policy', 'emalidate', '--store', 'etcd://x']);
       expect(store.code).to.equal(1);
       expect(store.err).to.equal('ERR_PLUGIN_UNKNOWN: unknown store "etcd"; known: memory');

@@ -1,0 +1,110 @@
+import { encoderNameFor } from '../guards/output.js';
+import type { PolicyIssue } from '../errors.js';
+import type { StyleManifest } from '../ports.js';
+import type { PolicyDocument } from './document.js';
+import type { Policy } from './types.js';
+
+/** What a semantic check sees. */
+export interface CheckContext {
+  readonly document: PolicyDocument;
+  /** The raw (schema-valid) data. */
+  readonly data: Readonly<Record<string, any>>;
+  /** The policy built from it. */
+  readonly policy: Policy;
+  readonly styles: ReadonlyMap<string, StyleManifest>;
+  readonly encoders: ReadonlySet<string>;
+}
+
+export interface SemanticCheck {
+  readonly name: string;
+  run(ctx: CheckContext): PolicyIssue[];
+}
+
+const known = (names: Iterable<string>): string => [...names].sort().join(', ') || '(none)';
+
+/** The named semantic checks, in the order they run (after the schema has passed). */
+export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
+  {
+    name: 'style-known',
+    run: ({ document, policy, styles }) =>
+      styles.has(policy.style) ? [] : [document.issue(['style'], `unknown style "${policy.style}"; known styles: ${known(styles.keys())}`)],
+  },
+  {
+    name: 'style-settings',
+    run: ({ document, data, policy, styles }) => {
+      const issues: PolicyIssue[] = [];
+      const manifest = styles.get(policy.style);
+      if (manifest?.settingsRequired && data[policy.style] === undefined) {
+        issues.push(document.issue([], `missing the "${policy.style}" settings block that style ${policy.style} requires`));
+      }
+      for (const name of styles.keys()) {
+        if (name !== policy.style && data[name] !== undefined) {
+          issues.push(document.issue([name], `block "${name}" does not apply to style "${policy.style}"`, { key: true }));
+        }
+      }
+      return issues;
+    },
+  },
+  {
+    name: 'ttl-order',
+    run: ({ document, policy }) => {
+      const { minMs, defaultMs, maxMs } = policy.ttl;
+      const issues: PolicyIssue[] = [];
+      if (minMs > maxMs) issues.push(document.issue(['ttl', 'min'], 'expected min ≤ max'));
+      if (defaultMs < minMs || defaultMs > maxMs) issues.push(document.issue(['ttl', 'default'], 'expected min ≤ default ≤ max'));
+      return issues;
+    },
+  },
+  {
+    name: 'output',
+    run: ({ document, policy, encoders }) => {
+      const issues: PolicyIssue[] = [];
+      if (!policy.output.allowed.includes(policy.output.default)) {
+        issues.push(document.issue(['output', 'default'], `default format "${policy.output.default}" is not in allowed (${policy.output.allowed.join(', ')})`));
+      }
+      policy.output.allowed.forEach((format, i) => {
+        if (encoderNameFor(policy.style, format, encoders) === undefined) {
+          const path = document.data && (document.data as any).output?.allowed ? ['output', 'allowed', i] : ['output'];
+          issues.push(
+            document.issue(path, `no reply encoder for format "${format}" (looked for "${policy.style}-${format}" and "${format}"); registered encoders: ${known(encoders)}`),
+          );
+        }
+      });
+      return issues;
+    },
+  },
+  {
+    name: 'credentials',
+    run: ({ document, policy }) => {
+      const issues: PolicyIssue[] = [];
+      const seen = new Set<string>();
+      policy.credentials?.forEach((credential, i) => {
+        if (credential.id === undefined) return;
+        if (seen.has(credential.id)) issues.push(document.issue(['credentials', i, 'id'], `credential id "${credential.id}" is listed twice`));
+        seen.add(credential.id);
+      });
+      if (policy.lockout?.per.includes('credential') && policy.credentials === undefined) {
+        issues.push(document.issue(['lockout', 'per'], 'lockout per credential needs a credentials list'));
+      }
+      return issues;
+    },
+  },
+  {
+    name: 'routes',
+    run: ({ document, policy }) =>
+      policy.route && policy.protectedRoute && policy.route.path === policy.protectedRoute.path
+        ? [document.issue(['protectedRoute', 'path'], 'protectedRoute must not use the same path as route')]
+        : [],
+  },
+  {
+    name: 'style-check',
+    run: ({ document, policy, styles }) => {
+      const check = styles.get(policy.style)?.check;
+      if (check === undefined) return [];
+      return check(policy.settings, policy).map(({ path, message }) => {
+        const relative = path === '' ? [] : path.slice(1).split('/').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+        return document.issue([policy.style, ...relative], message);
+      });
+    },
+  },
+];

@@ -1,0 +1,99 @@
+import { LineCounter, isMap, isPair, isScalar, parseDocument, visit, type Document, type Node } from 'yaml';
+import type { PolicyIssue } from '../errors.js';
+import { resolveReferences } from './secrets.js';
+
+/** A parsed policy file: its data, and positions for any path in it. */
+export interface PolicyDocument {
+  readonly file: string;
+  /** The plain data, secret references resolved. */
+  readonly data: unknown;
+  /** Line and column (1-based) of the node at `path`, or of its nearest existing ancestor. */
+  at(path: readonly (string | number)[], options?: { key?: boolean }): { line: number; col: number };
+  issue(path: readonly (string | number)[], message: string, options?: { key?: boolean }): PolicyIssue;
+}
+
+export const pointer = (path: readonly (string | number)[]): string => (path.length ? `/${path.join('/')}` : '');
+
+/**
+ * Reads YAML (1.2 core schema, so `off` stays the string "off"), keeping positions, and resolves
+ * secret references in every string value. Syntax errors and reference problems are issues.
+ */
+export function parsePolicyDocument(
+  text: string,
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { document?: PolicyDocument; issues: PolicyIssue[]; warnings: PolicyIssue[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, version: '1.2', uniqueKeys: true, prettyErrors: false });
+  const position = (offset: number) => {
+    const { line, col } = lines.linePos(offset);
+    return { line, col };
+  };
+  const located = (offset: number, path: readonly (string | number)[], message: string): PolicyIssue => ({
+    file, ...position(offset), path: pointer(path), message,
+  });
+  if (doc.errors.length) {
+    return { issues: doc.errors.map((e) => located(e.pos[0], [], `YAML: ${e.message.split('\n')[0]}`)), warnings: [] };
+  }
+  const issues: PolicyIssue[] = [];
+  const warnings: PolicyIssue[] = [];
+  visit(doc, {
+    Scalar(key, node, ancestors) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
+      const path = pathOf([...ancestors, node]);
+      const offset = node.range?.[0] ?? 0;
+      const resolved = resolveReferences(node.value, file, env);
+      for (const message of resolved.errors) issues.push(located(offset, path, message));
+      for (const message of resolved.warnings) warnings.push(located(offset, path, message));
+      node.value = resolved.value;
+    },
+  });
+  const at = (path: readonly (string | number)[], options: { key?: boolean } = {}) => position(offsetOf(doc, path, options.key ?? false));
+  const document: PolicyDocument = {
+    file,
+    data: doc.toJS(),
+    at,
+    issue: (path, message, options) => ({ file, ...at(path, options), path: pointer(path), message }),
+  };
+  return { document, issues, warnings };
+}
+
+/** The document path of a node from `visit`'s ancestors. */
+function pathOf(ancestors: readonly unknown[]): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let i = 0; i < ancestors.length; i++) {
+    const node = ancestors[i];
+    if (isPair(node) && isScalar(node.key)) path.push(node.key.value as string);
+    else if (node !== null && typeof node === 'object' && 'items' in node && !isMap(node)) {
+      const next = ancestors[i + 1] ?? undefined;
+      const items = (node as { items: unknown[] }).items;
+      const index = items.indexOf(next);
+      if (index >= 0) path.push(index);
+    }
+  }
+  return path;
+}
+
+/** Offset of the node at `path` (or of its key), falling back to the nearest existing ancestor. */
+function offsetOf(doc: Document, path: readonly (string | number)[], key: boolean): number {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      if (pair === undefined) return offset;
+      const keyOffset = (pair.key as Node).range?.[0] ?? offset;
+      if (key && segment === path[path.length - 1]) return keyOffset;
+      node = pair.value;
+      offset = (node as Node | null)?.range?.[0] ?? keyOffset;
+    } else if (node !== null && typeof node === 'object' && 'items' in node) {
+      const item = (node as { items: unknown[] }).items[Number(segment)];
+      if (item === undefined) return offset;
+      node = item;
+      offset = (item as Node).range?.[0] ?? offset;
+    } else {
+      return offset;
+    }
+  }
+  return offset;
+}

@@ -1,0 +1,200 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseDuration } from '../duration.js';
+import { PolicyInvalidError, type PolicyIssue } from '../errors.js';
+import type { StyleManifest } from '../ports.js';
+import { SEMANTIC_CHECKS } from './checks.js';
+import { parsePolicyDocument, type PolicyDocument } from './document.js';
+import type { Credential, HttpMethod, IpBindingMode, Policy } from './types.js';
+import { validateDocument } from './validate.js';
+
+/** The names a policy may use: the styles (with their schemas) and the reply encoders. */
+export interface PolicyCatalog {
+  readonly styles: ReadonlyMap<string, StyleManifest>;
+  readonly encoders: ReadonlySet<string>;
+}
+
+export interface LoadOptions {
+  readonly catalog: PolicyCatalog;
+  /** Where `${env:…}` references are read; default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface LoadResult {
+  readonly policies: Policy[];
+  /** Not errors, but to be shown loudly (a demo default was used). */
+  readonly warnings: PolicyIssue[];
+}
+
+const DEFAULT_TTL_MS = 5 * 60_000;
+const DEFAULT_MIN_MS = 1_000;
+const DEFAULT_MAX_MS = 24 * 3_600_000;
+const ms = (text: string | undefined): number | undefined => (text === undefined ? undefined : parseDuration(text));
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+type Raw = Record<string, any>;
+
+const routeOf = (raw: Raw | undefined) =>
+  raw === undefined ? undefined : { path: raw['path'] as string, methods: (raw['methods'] ?? ['GET', 'POST']) as HttpMethod[] };
+
+/** The `Policy` of schema-valid data (defaults filled in, durations in ms). */
+function build(data: Raw, file: string): Policy {
+  const ttl = (data['ttl'] ?? {}) as Raw;
+  const defaultMs = ms(ttl['default']) ?? DEFAULT_TTL_MS;
+  const ip = data['ipBinding'];
+  const output = (data['output'] ?? {}) as Raw;
+  const allowed = ((output['allowed'] as string[] | undefined) ?? [output['default'] ?? 'json']).map((f) => f.toLowerCase());
+  const lockout = data['lockout'] as Raw | undefined;
+  const style = data['style'] as string;
+  return {
+    id: data['id'],
+    style,
+    ...(data['description'] === undefined ? {} : { description: data['description'] }),
+    source: resolve(file),
+    ...(data['route'] === undefined ? {} : { route: routeOf(data['route']) }),
+    ...(data['protectedRoute'] === undefined ? {} : { protectedRoute: routeOf(data['protectedRoute']) }),
+    caseInsensitiveParams: data['params']?.['caseInsensitive'] ?? false,
+    ...(data['credentials'] === undefined ? {} : { credentials: data['credentials'] as Credential[] }),
+    ttl: { defaultMs, minMs: ms(ttl['min']) ?? DEFAULT_MIN_MS, maxMs: ms(ttl['max']) ?? Math.max(defaultMs, DEFAULT_MAX_MS) },
+    ipBinding:
+      typeof ip === 'string'
+        ? { mode: ip as IpBindingMode, param: 'IP' }
+        : { mode: (ip?.['mode'] ?? 'off') as IpBindingMode, param: (ip?.['param'] as string | undefined) ?? 'IP' },
+    ...(lockout === undefined
+      ? {}
+      : {
+          lockout: {
+            threshold: lockout['threshold'],
+            windowMs: ms(lockout['window']) as number,
+            durationMs: ms(lockout['duration']) as number,
+            per: lockout['per'] ?? ['credential'],
+          },
+        }),
+    output: {
+      ...(output['param'] === undefined ? {} : { param: output['param'] }),
+      default: String(output['default'] ?? allowed[0]).toLowerCase(),
+      allowed,
+    },
+    reuse: data['reuse'] ?? true,
+    settings: (data[style] ?? {}) as Record<string, unknown>,
+  };
+}
+
+interface Loaded {
+  policy?: Policy;
+  document?: PolicyDocument;
+  issues: PolicyIssue[];
+  warnings: PolicyIssue[];
+}
+
+/** The whole pipeline for one file's text: parse → references → schema → semantic checks → freeze. */
+function compileText(text: string, file: string, options: LoadOptions): Loaded {
+  const parsed = parsePolicyDocument(text, file, options.env ?? process.env);
+  const { document } = parsed;
+  if (document === undefined) return { issues: parsed.issues, warnings: parsed.warnings };
+  const issues = [...parsed.issues];
+  if (document.data === null || typeof document.data !== 'object' || Array.isArray(document.data)) {
+    issues.push(document.issue([], 'expected a mapping with at least id and style'));
+    return { issues, warnings: parsed.warnings };
+  }
+  const schemaIssues = validateDocument(document, options.catalog.styles);
+  issues.push(...schemaIssues);
+  const data = document.data as Raw;
+  const styleKnown = SEMANTIC_CHECKS[0] as (typeof SEMANTIC_CHECKS)[number];
+  if (schemaIssues.length) {
+    // Still say that the style is unknown: otherwise only "unknown key <style>" would show.
+    if (typeof data['style'] === 'string' && !options.catalog.styles.has(data['style'])) {
+      issues.push(...styleKnown.run({ document, data, policy: { style: data['style'] } as Policy, ...options.catalog }));
+    }
+    return { issues, warnings: parsed.warnings };
+  }
+  const policy = build(data, file);
+  for (const check of SEMANTIC_CHECKS) {
+    issues.push(...check.run({ document, data, policy, ...options.catalog }));
+    if (check === styleKnown && issues.length) break; // nothing else means anything without the style
+  }
+  return issues.length ? { issues, warnings: parsed.warnings } : { policy: deepFreeze(policy), document, issues, warnings: parsed.warnings };
+}
+
+/** Checks across files: unique ids, and no two policies on the same path and method. */
+function crossCheck(loaded: readonly Loaded[]): PolicyIssue[] {
+  const issues: PolicyIssue[] = [];
+  const ids = new Map<string, string>();
+  const routes = new Map<string, string>();
+  for (const { policy, document } of loaded) {
+    if (policy === undefined || document === undefined) continue;
+    const first = ids.get(policy.id);
+    if (first !== undefined) issues.push(document.issue(['id'], `policy id "${policy.id}" is already used by ${first}`));
+    else ids.set(policy.id, policy.source);
+    for (const which of ['route', 'protectedRoute'] as const) {
+      const route = policy[which];
+      for (const method of route?.methods ?? []) {
+        const key = `${method} ${route?.path}`;
+        const owner = routes.get(key);
+        if (owner !== undefined) issues.push(document.issue([which, 'path'], `${key} is already served by policy ${owner}`));
+        else routes.set(key, policy.id);
+      }
+    }
+  }
+  return issues;
+}
+
+function finish(loaded: readonly Loaded[]): LoadResult {
+  const issues = [...loaded.flatMap((l) => l.issues), ...crossCheck(loaded)];
+  if (issues.length) throw new PolicyInvalidError(issues);
+  return { policies: loaded.map((l) => l.policy as Policy), warnings: loaded.flatMap((l) => l.warnings) };
+}
+
+/**
+ * Loads one policy from text (sync; `file` is used in messages and as the base of `${file:…}`).
+ * Throws `PolicyInvalidError` listing every issue.
+ *
+ * @example loadPolicyText('id: demo\nstyle: emalidate\n…', 'inline.yaml', { catalog: registry })
+ */
+export function loadPolicyText(text: string, file: string, options: LoadOptions): LoadResult {
+  return finish([compileText(text, file, options)]);
+}
+
+/** Loads one policy file. */
+export async function loadPolicyFile(file: string, options: LoadOptions): Promise<LoadResult> {
+  return loadPolicies([file], options);
+}
+
+/**
+ * Loads policy files and directories (a directory = its `*.yaml` / `*.yml` files, sorted, not
+ * recursive). Every issue of every file is reported at once in one `PolicyInvalidError`.
+ *
+ * @example const { policies, warnings } = await loadPolicies(['policies'], { catalog: registry });
+ */
+export async function loadPolicies(paths: readonly string[], options: LoadOptions): Promise<LoadResult> {
+  const files: string[] = [];
+  const missing: PolicyIssue[] = [];
+  for (const path of paths) {
+    try {
+      if ((await stat(path)).isDirectory()) {
+        const names = (await readdir(path)).filter((n) => /\.ya?ml$/.test(n)).sort();
+        files.push(...names.map((n) => join(path, n)));
+      } else {
+        files.push(path);
+      }
+    } catch (err) {
+      missing.push({ file: path, line: 1, col: 1, path: '', message: `cannot read policy path (${(err as NodeJS.ErrnoException).code ?? 'error'})` });
+    }
+  }
+  const loaded: Loaded[] = missing.map((issue) => ({ issues: [issue], warnings: [] }));
+  for (const file of files) {
+    try {
+      loaded.push(compileText(await readFile(file, 'utf8'), file, options));
+    } catch (err) {
+      loaded.push({ issues: [{ file, line: 1, col: 1, path: '', message: `cannot read policy file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }], warnings: [] });
+    }
+  }
+  return finish(loaded);
+}

@@ -1,0 +1,74 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { DURATION_PATTERN } from '../duration.js';
+import type { PolicyIssue } from '../errors.js';
+import type { StyleManifest } from '../ports.js';
+import type { PolicyDocument } from './document.js';
+import { buildPolicySchema } from './schema.js';
+
+const compiled = new WeakMap<ReadonlyMap<string, StyleManifest>, ValidateFunction>();
+
+/** The validator for a set of styles, compiled once per set. The schema rejects, never repairs. */
+export function validatorFor(styles: ReadonlyMap<string, StyleManifest>): ValidateFunction {
+  let validate = compiled.get(styles);
+  if (validate === undefined) {
+    const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, coerceTypes: false, useDefaults: false, removeAdditional: false });
+    validate = ajv.compile(buildPolicySchema(styles));
+    compiled.set(styles, validate);
+  }
+  return validate;
+}
+
+const segmentsOf = (instancePath: string): string[] =>
+  instancePath === '' ? [] : instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+
+const describe = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)?.slice(0, 40)}`;
+
+/** One ajv error as a positioned issue saying what was expected. */
+function toIssue(error: ErrorObject, document: PolicyDocument): PolicyIssue | undefined {
+  const path = segmentsOf(error.instancePath);
+  const params = error.params as Record<string, unknown>;
+  const parent = error.parentSchema as { properties?: Record<string, unknown>; pattern?: string } | undefined;
+  switch (error.keyword) {
+    case 'if':
+      return undefined; // the failing `then`/`else` branch reports the real problem
+    case 'additionalProperties': {
+      const key = String(params['additionalProperty']);
+      const allowed = Object.keys(parent?.properties ?? {}).join(', ');
+      return document.issue([...path, key], `unknown key "${key}"; allowed keys: ${allowed}`, { key: true });
+    }
+    case 'required':
+      return document.issue(path, `missing required key "${String(params['missingProperty'])}"`);
+    case 'type':
+      return document.issue(path, `expected ${String(params['type']).replace(',', ' or ')}, got ${describe(error.data)}`);
+    case 'enum':
+      return document.issue(path, `expected one of: ${(params['allowedValues'] as unknown[]).join(', ')}; got ${describe(error.data)}`);
+    case 'pattern':
+      return document.issue(
+        path,
+        params['pattern'] === DURATION_PATTERN
+          ? `expected a duration such as 300s, 20m or 99h; got ${describe(error.data)}`
+          : `expected text matching ${String(params['pattern'])}; got ${describe(error.data)}`,
+      );
+    case 'uniqueItems':
+      return document.issue(path, 'expected each item once; an item is listed twice');
+    default:
+      return document.issue(path, `${error.message ?? 'invalid'}`);
+  }
+}
+
+/** Validates a document's data against the schema; every problem as a positioned issue. */
+export function validateDocument(document: PolicyDocument, styles: ReadonlyMap<string, StyleManifest>): PolicyIssue[] {
+  const validate = validatorFor(styles);
+  if (validate(document.data)) return [];
+  const seen = new Set<string>();
+  const issues: PolicyIssue[] = [];
+  for (const error of validate.errors ?? []) {
+    const issue = toIssue(error, document);
+    if (issue === undefined) continue;
+    const key = `${issue.line}:${issue.col}:${issue.path}:${issue.message}`;
+    if (!seen.has(key)) issues.push(issue);
+    seen.add(key);
+  }
+  return issues;
+}

@@ -1,0 +1,192 @@
+import { SignJWT, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTHeaderParameters } from 'jose';
+import { webcrypto } from 'node:crypto';
+
+type CryptoKey = webcrypto.CryptoKey;
+import { parseDuration } from '../../core/duration.js';
+import {
+  RequestInvalidError, TokenAlgorithmError, TokenClaimError, TokenExpiredError, TokenKeyUnknownError, TokenMalformedError,
+  TokenSignatureError, TokenSmithError,
+} from '../../core/errors.js';
+import type { Policy } from '../../core/policy/types.js';
+import type {
+  Clock, Grant, GrantRequest, MintedToken, SelfContainedStyle, TokenRecord, TokenRequest, TokenStyle,
+} from '../../core/ports.js';
+import type { EmalidateSettings, HmacAlgorithm } from './schema.js';
+
+const HASH: Readonly<Record<HmacAlgorithm, string>> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+const REQUIRED_CLAIMS = ['sub', 'exp', 'iat', 'jti'];
+
+/** One verification key: a `CryptoKey` per allowed algorithm, imported once at load time. */
+type KeyRing = ReadonlyMap<string, ReadonlyMap<string, CryptoKey>>;
+
+async function importKeys(settings: EmalidateSettings, algorithms: readonly HmacAlgorithm[]): Promise<KeyRing> {
+  const ring = new Map<string, Map<string, CryptoKey>>();
+  for (const { kid, secret } of settings.keys) {
+    const byAlg = new Map<string, CryptoKey>();
+    for (const alg of algorithms) {
+      // A CryptoKey imported once: jose would otherwise import raw bytes on every call.
+      const key = await webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: HASH[alg] }, false, [
+        'sign',
+        'verify',
+      ]);
+      byAlg.set(alg, key as CryptoKey);
+    }
+    ring.set(kid, byAlg);
+  }
+  return ring;
+}
+
+/** jose's errors as ours, each with its own stable code. */
+function translate(err: unknown, policyId: string): TokenSmithError {
+  if (err instanceof TokenSmithError) return err;
+  if (err instanceof errors.JWTExpired) return new TokenExpiredError('the token has expired', { policyId, claim: 'exp' });
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    return new TokenClaimError(`claim ${err.claim} is invalid (${err.reason})`, { policyId, claim: err.claim, reason: err.reason });
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) return new TokenSignatureError('signature verification failed', { policyId });
+  if (err instanceof errors.JOSEAlgNotAllowed) return new TokenAlgorithmError('algorithm not allowed', { policyId });
+  return new TokenMalformedError('the token is not a well-formed JWT', { policyId, cause: err });
+}
+
+/**
+ * One policy's emalidate instance: HS256 (by default) JWTs with `iss`, `sub`, `iat`, `exp`,
+ * `jti` and `kid` (in the header and, as the vendor's samples do, in the payload).
+ */
+class EmalidateInstance implements SelfContainedStyle {
+  readonly #policy: Policy;
+  readonly #settings: EmalidateSettings;
+  readonly #clock: Clock;
+  readonly #algorithms: readonly HmacAlgorithm[];
+  readonly #toleranceS: number;
+  readonly #keys: KeyRing;
+  readonly #signing: { kid: string; alg: HmacAlgorithm; key: CryptoKey };
+
+  constructor(policy: Policy, clock: Clock, keys: KeyRing) {
+    this.#policy = policy;
+    this.#settings = policy.settings as unknown as EmalidateSettings;
+    this.#clock = clock;
+    this.#algorithms = this.#settings.algorithms ?? ['HS256'];
+    this.#toleranceS = Math.floor((parseDuration(this.#settings.clockTolerance ?? '15s') ?? 15_000) / 1000);
+    this.#keys = keys;
+    const first = this.#settings.keys[0] as { kid: string };
+    const alg = this.#algorithms[0] as HmacAlgorithm;
+    this.#signing = { kid: first.kid, alg, key: keys.get(first.kid)?.get(alg) as CryptoKey };
+  }
+
+  readGrant(request: TokenRequest): GrantRequest {
+    const grant: GrantRequest = {};
+    const id = request.param('client_id');
+    const secret = request.param('client_secret');
+    const expiresIn = request.param('expires_in');
+    if (id !== undefined) grant.credentialId = id;
+    if (secret !== undefined) grant.secret = secret;
+    if (expiresIn !== undefined) {
+      if (!/^[1-9][0-9]{0,8}$/.test(expiresIn)) {
+        throw new RequestInvalidError('parameter expires_in must be a whole number of seconds', { policyId: this.#policy.id, claim: 'expires_in' });
+      }
+      grant.ttlMs = Number(expiresIn) * 1000;
+    }
+    return grant;
+  }
+
+  presentedToken(request: TokenRequest): string | undefined {
+    return request.bearer ?? request.param('token');
+  }
+
+  async mint(grant: Grant): Promise<MintedToken> {
+    const { kid, alg, key } = this.#signing;
+    const subject = grant.subject ?? this.#settings.subject;
+    const payload: JWTPayload = {
+      iss: this.#settings.issuer,
+      ...(subject === undefined ? {} : { sub: subject }),
+      iat: Math.floor(grant.issuedAt / 1000),
+      exp: Math.floor(grant.expiresAt / 1000),
+      jti: grant.tokenId,
+      kid,
+      ...(grant.boundAddress === undefined ? {} : { cip: grant.boundAddress }),
+      ...(grant.scopes.length ? { scope: grant.scopes.join(' ') } : {}),
+    };
+    const token = await new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT', kid }).sign(key);
+    return { token, claims: payload, ...(subject === undefined ? {} : { subject }) };
+  }
+
+  async open(token: string): Promise<TokenRecord> {
+    const policyId = this.#policy.id;
+    let header: JWTHeaderParameters;
+    try {
+      header = decodeProtectedHeader(token) as JWTHeaderParameters;
+    } catch (err) {
+      throw new TokenMalformedError('the token is not a well-formed JWT', { policyId, cause: err });
+    }
+    if (token.split('.').length !== 3) throw new TokenMalformedError('the token is not a well-formed JWT', { policyId });
+    const alg = String(header.alg);
+    if (!(this.#algorithms as readonly string[]).includes(alg)) {
+      throw new TokenAlgorithmError(`algorithm ${alg.slice(0, 16)} is not allowed; allowed: ${this.#algorithms.join(', ')}`, { policyId, claim: 'alg' });
+    }
+    const key = this.#keyFor(token, header, alg);
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: this.#algorithms as string[],
+        issuer: this.#settings.issuer,
+        requiredClaims: REQUIRED_CLAIMS,
+        clockTolerance: this.#toleranceS,
+        currentDate: new Date(this.#clock.now()),
+      });
+      return this.#record(payload);
+    } catch (err) {
+      throw translate(err, policyId);
+    }
+  }
+
+  /** The key by header `kid`, else payload `kid` (the vendor's samples), else the only key. */
+  #keyFor(token: string, header: JWTHeaderParameters, alg: string): CryptoKey {
+    const policyId = this.#policy.id;
+    let kid = header.kid;
+    if (kid === undefined) {
+      try {
+        const claimed = decodeJwt(token).kid;
+        kid = typeof claimed === 'string' ? claimed : undefined;
+      } catch (err) {
+        throw new TokenMalformedError('the token is not a well-formed JWT', { policyId, cause: err });
+      }
+    }
+    if (kid === undefined && this.#keys.size === 1) kid = this.#keys.keys().next().value as string;
+    const key = kid === undefined ? undefined : this.#keys.get(kid)?.get(alg);
+    if (key === undefined) {
+      throw new TokenKeyUnknownError(kid === undefined ? 'the token names no key id' : `unknown key id "${kid.slice(0, 64)}"`, { policyId, claim: 'kid' });
+    }
+    return key;
+  }
+
+  #record(payload: JWTPayload): TokenRecord {
+    const scope = typeof payload['scope'] === 'string' ? payload['scope'] : '';
+    const cip = payload['cip'];
+    return {
+      tokenId: String(payload.jti),
+      policyId: this.#policy.id,
+      subject: String(payload.sub),
+      scopes: scope === '' ? [] : scope.split(' '),
+      issuedAt: (payload.iat as number) * 1000,
+      expiresAt: (payload.exp as number) * 1000,
+      ...(typeof cip === 'string' ? { boundAddress: cip } : {}),
+      claims: payload,
+    };
+  }
+}
+
+/**
+ * The emalidate token style (HS256 JWT). Keys are imported once per policy load.
+ *
+ * @example
+ * ```ts
+ * const instance = await new EmalidateStyle().create(policy, { clock, random });
+ * const { token } = await instance.mint(grant);
+ * ```
+ */
+export class EmalidateStyle implements TokenStyle {
+  async create(policy: Policy, deps: { clock: Clock }): Promise<SelfContainedStyle> {
+    const settings = policy.settings as unknown as EmalidateSettings;
+    const keys = await importKeys(settings, settings.algorithms ?? ['HS256']);
+    return new EmalidateInstance(policy, deps.clock, keys);
+  }
+}
