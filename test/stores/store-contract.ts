@@ -1,0 +1,169 @@
+import { expect } from 'chai';
+import { ManualClock } from '../../core/clock.js';
+import type { Store } from '../../core/ports.js';
+
+/** How a store under test is made, and whether it can follow a manual clock. */
+export interface StoreSetup {
+  create(clock: ManualClock): Promise<Store>;
+  /** `manual`: the store reads the injected clock. `real`: it keeps real time (Redis). */
+  timeControl: 'manual' | 'real';
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The `Store` contract as a mocha suite, so every adapter (memory, Redis, a third one) is held
+ * to the same tests. Time-dependent cases move the manual clock, or wait briefly (bounded) for
+ * real-time stores.
+ *
+ * @example describeStoreContract('memory', { create: async (clock) => new MemoryStore(clock), timeControl: 'manual' });
+ */
+export function describeStoreContract(name: string, setup: StoreSetup): void {
+  describe(`Store contract: ${name}`, () => {
+    let clock: ManualClock;
+    let store: Store;
+    /** Lets `ms` pass for the store, whichever kind of time it keeps. */
+    const pass = async (ms: number) => {
+      clock.advance(ms);
+      if (setup.timeControl === 'real') await sleep(ms);
+    };
+    // Real-time stores get short TTLs so the suite stays fast; manual ones get long ones.
+    const unit = setup.timeControl === 'real' ? 60 : 60_000;
+
+    beforeEach(async () => {
+      clock = new ManualClock(Date.parse('2026-11-22T12:00:00Z'));
+      store = await setup.create(clock);
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('.put / .get / .delete', () => {
+      it('stores, overwrites and deletes values', async () => {
+        expect(await store.get('k')).to.equal(undefined);
+        await store.put('k', 'one', 10 * unit);
+        expect(await store.get('k')).to.equal('one');
+        await store.put('k', 'two', 10 * unit);
+        expect(await store.get('k')).to.equal('two');
+        expect(await store.delete('k')).to.equal(true);
+        expect(await store.get('k')).to.equal(undefined);
+        expect(await store.delete('k')).to.equal(false);
+      });
+      it('keeps unicode and JSON values byte for byte', async () => {
+        const value = JSON.stringify({ sub: 'üser ✓', n: [1, 2] });
+        await store.put('k', value, 10 * unit);
+        expect(await store.get('k')).to.equal(value);
+      });
+      it('expires a value after its TTL, and not before', async () => {
+        await store.put('k', 'v', 4 * unit);
+        await pass(2 * unit);
+        expect(await store.get('k')).to.equal('v');
+        await pass(3 * unit);
+        expect(await store.get('k')).to.equal(undefined);
+        expect(await store.delete('k')).to.equal(false);
+      });
+    });
+
+    describe('.ttl', () => {
+      it('tells the remaining lifetime, undefined when absent', async () => {
+        expect(await store.ttl('k')).to.equal(undefined);
+        await store.put('k', 'v', 10 * unit);
+        const left = (await store.ttl('k')) as number;
+        expect(left).to.be.within(8 * unit, 10 * unit);
+      });
+    });
+
+    describe('.putIfAbsent', () => {
+      it('sets only when absent', async () => {
+        expect(await store.putIfAbsent('k', 'a', 10 * unit)).to.equal(true);
+        expect(await store.putIfAbsent('k', 'b', 10 * unit)).to.equal(false);
+        expect(await store.get('k')).to.equal('a');
+      });
+      it('sets again once the first value expired', async () => {
+        expect(await store.putIfAbsent('k', 'a', 2 * unit)).to.equal(true);
+        await pass(3 * unit);
+        expect(await store.putIfAbsent('k', 'b', 2 * unit)).to.equal(true);
+        expect(await store.get('k')).to.equal('b');
+      });
+      it('lets exactly one of 100 concurrent calls win', async () => {
+        const results = await Promise.all(Array.from({ length: 100 }, (_, i) => store.putIfAbsent('k', `v${i}`, 10 * unit)));
+        expect(results.filter(Boolean)).to.have.length(1);
+        expect(await store.get('k')).to.equal(`v${results.indexOf(true)}`);
+      });
+    });
+
+    describe('.consume', () => {
+      it('returns the value once and removes it', async () => {
+        await store.put('k', 'v', 10 * unit);
+        expect(await store.consume('k')).to.equal('v');
+        expect(await store.consume('k')).to.equal(undefined);
+        expect(await store.get('k')).to.equal(undefined);
+      });
+      it('gives the value to exactly one of 100 concurrent callers', async () => {
+        await store.put('k', 'v', 10 * unit);
+        const results = await Promise.all(Array.from({ length: 100 }, () => store.consume('k')));
+        expect(results.filter((r) => r === 'v')).to.have.length(1);
+        expect(results.filter((r) => r === undefined)).to.have.length(99);
+      });
+      it('does not return an expired value', async () => {
+        await store.put('k', 'v', 2 * unit);
+        await pass(3 * unit);
+        expect(await store.consume('k')).to.equal(undefined);
+      });
+    });
+
+    describe('.increment', () => {
+      it('counts from 1 within a window that starts at the first increment', async () => {
+        const first = await store.increment('c', 10 * unit);
+        expect(first.count).to.equal(1);
+        if (setup.timeControl === 'manual') expect(first.resetAt).to.equal(clock.now() + 10 * unit);
+        await pass(unit);
+        const second = await store.increment('c', 10 * unit);
+        expect(second.count).to.equal(2);
+        expect(second.resetAt, 'later increments do not extend the window').to.equal(first.resetAt);
+        expect(await store.get('c')).to.equal('2');
+      });
+      it('starts again after the window', async () => {
+        await store.increment('c', 2 * unit);
+        await store.increment('c', 2 * unit);
+        await pass(3 * unit);
+        expect((await store.increment('c', 2 * unit)).count).to.equal(1);
+      });
+      it('counts 100 concurrent increments exactly once each', async () => {
+        const results = await Promise.all(Array.from({ length: 100 }, () => store.increment('c', 10 * unit)));
+        expect(results.map((r) => r.count).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 100 }, (_, i) => i + 1));
+      });
+      it('continues from a count written with put, within the put lifetime', async () => {
+        await store.put('c', '5', 4 * unit);
+        expect((await store.increment('c', 100 * unit)).count).to.equal(6);
+        await pass(5 * unit);
+        expect(await store.get('c')).to.equal(undefined);
+      });
+    });
+
+    describe('.deny / .isDenied', () => {
+      it('deny-lists an id until the given expiry', async () => {
+        expect(await store.isDenied('p:jti-1')).to.equal(false);
+        await store.deny('p:jti-1', clock.now() + 3 * unit);
+        expect(await store.isDenied('p:jti-1')).to.equal(true);
+        expect(await store.isDenied('p:jti-2')).to.equal(false);
+        await pass(4 * unit);
+        expect(await store.isDenied('p:jti-1')).to.equal(false);
+      });
+    });
+
+    describe('.close', () => {
+      it('refuses calls after closing', async () => {
+        await store.close();
+        let error: unknown;
+        try {
+          await store.get('k');
+        } catch (err) {
+          error = err;
+        }
+        expect(error).to.be.instanceOf(Error);
+        store = await setup.create(clock); // for afterEach
+      });
+    });
+  });
+}
