@@ -84,7 +84,8 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
         seen.add(credential.id);
       });
       if (policy.lockout?.per.includes('credential') && policy.credentials === undefined) {
-        issues.push(document.issue(['lockout', 'per'], 'lockout per credential needs a credentials list'));
+        const path = (document.data as any).lockout?.per === undefined ? ['lockout'] : ['lockout', 'per'];
+        issues.push(document.issue(path, 'lockout per credential needs a credentials list'));
       }
       return issues;
     },

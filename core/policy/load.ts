@@ -104,7 +104,9 @@ function compileText(text: string, file: string, options: LoadOptions): Loaded {
     issues.push(document.issue([], 'expected a mapping with at least id and style'));
     return { issues, warnings: parsed.warnings };
   }
-  const schemaIssues = validateDocument(document, options.catalog.styles);
+  // A reference that failed resolved to "", which the schema would flag again: say it once.
+  const failedRefs = new Set(parsed.issues.map((i) => i.path));
+  const schemaIssues = validateDocument(document, options.catalog.styles).filter((i) => !failedRefs.has(i.path));
   issues.push(...schemaIssues);
   const data = document.data as Raw;
   const styleKnown = SEMANTIC_CHECKS[0] as (typeof SEMANTIC_CHECKS)[number];
@@ -146,8 +148,11 @@ function crossCheck(loaded: readonly Loaded[]): PolicyIssue[] {
   return issues;
 }
 
+/** A file's issues in reading order. */
+const byPosition = (a: PolicyIssue, b: PolicyIssue): number => a.line - b.line || a.col - b.col;
+
 function finish(loaded: readonly Loaded[]): LoadResult {
-  const issues = [...loaded.flatMap((l) => l.issues), ...crossCheck(loaded)];
+  const issues = [...loaded.flatMap((l) => [...l.issues].sort(byPosition)), ...crossCheck(loaded)];
   if (issues.length) throw new PolicyInvalidError(issues);
   return { policies: loaded.map((l) => l.policy as Policy), warnings: loaded.flatMap((l) => l.warnings) };
 }
