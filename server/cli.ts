@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { PolicyInvalidError, TokenSmithError, formatPolicyIssue } from '../core/errors.js';
 import { loadPolicies } from '../core/policy/load.js';
+import { buildPolicySchema } from '../core/policy/schema.js';
 import { tokenRequestFrom } from '../core/request.js';
 import type { Logger } from '../core/ports.js';
 import { createApp } from './app.js';
@@ -21,6 +22,7 @@ export interface CliIO {
 const USAGE = `usage:
   tokensmith serve  [--policies DIR] [--host H] [--port N] [--store memory|URL] [--plugin PATH]… [--trust-proxy ADDR[,CIDR…]]
   tokensmith check  FILE|DIR…  [--plugin PATH]…
+  tokensmith schema [--plugin PATH]…   (prints the policy JSON Schema with every style's block, for editors)
   tokensmith issue  --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]…
   tokensmith verify --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]… TOKEN
 
@@ -82,6 +84,8 @@ export async function main(argv: readonly string[], io: CliIO, signal?: AbortSig
     const store = values.store ?? io.env['TOKENSMITH_STORE'] ?? 'memory';
     const common = { policies: [values.policies ?? 'policies'], store, plugins: values.plugin ?? [], env: io.env };
     switch (command) {
+      case 'schema':
+        return await schema(values.plugin ?? [], io);
       case 'check':
         return await check(positionals.length ? positionals : ['policies'], values.plugin ?? [], io);
       case 'serve':
@@ -112,10 +116,22 @@ export async function main(argv: readonly string[], io: CliIO, signal?: AbortSig
   }
 }
 
-async function check(paths: readonly string[], plugins: readonly string[], io: CliIO): Promise<number> {
+/** A container with the built-in and outside plugins, for commands that only need names and schemas. */
+async function catalogContainer(plugins: readonly string[]) {
   const outside = [];
   for (const path of plugins) outside.push(await loadPluginModule(path));
-  const { registry, store } = await assemble({ modules: [...builtinModules, ...outside] });
+  return assemble({ modules: [...builtinModules, ...outside] });
+}
+
+async function schema(plugins: readonly string[], io: CliIO): Promise<number> {
+  const { registry, store } = await catalogContainer(plugins);
+  await store.close();
+  io.out(JSON.stringify(buildPolicySchema(registry.styles), null, 2));
+  return 0;
+}
+
+async function check(paths: readonly string[], plugins: readonly string[], io: CliIO): Promise<number> {
+  const { registry, store } = await catalogContainer(plugins);
   try {
     const { policies, warnings } = await loadPolicies(paths, { catalog: registry, env: io.env });
     for (const warning of warnings) io.err(`WARNING ${formatPolicyIssue(warning)}`);

@@ -116,3 +116,13 @@ describe('server/cli main', () => {
     });
   });
 });
+
+describe('policies/tokensmith.schema.json (the editor schema)', () => {
+  it('is what `tokensmith schema` prints for the built-in styles (regenerate with `node bin/tokensmith.js schema > policies/tokensmith.schema.json`)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { code, out } = await run(['schema']);
+    expect(code).to.equal(0);
+    expect(JSON.parse(readFileSync('policies/tokensmith.schema.json', 'utf8'))).to.deep.equal(JSON.parse(out));
+    expect(Object.keys((JSON.parse(out) as { properties: object }).properties)).to.include('emalidate');
+  });
+});

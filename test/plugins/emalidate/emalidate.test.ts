@@ -5,7 +5,6 @@ import { createHmac } from 'node:crypto';
 import { Container } from 'inversify';
 import jwt from 'jsonwebtoken';
 import { ManualClock } from '../../../core/clock.js';
-import { CryptoRandom } from '../../../core/random.js';
 import { TYPES } from '../../../core/ids.js';
 import type { Policy } from '../../../core/policy/types.js';
 import type { Grant, SelfContainedStyle, TokenRequest, TokenStyle } from '../../../core/ports.js';
