@@ -63,7 +63,8 @@ export function createApp(options: AppOptions): Koa {
       ctx.set('allow', route.methods.join(', '));
       throw new MethodNotAllowedError(`${ctx.method} is not allowed here; use ${route.methods.join(' or ')}`, { policyId: route.policy.id });
     }
-    if (ctx.method === 'POST' && ctx.request.length !== 0) await parseBody(ctx, noop);
+    // No Content-Length and no Transfer-Encoding means no body (RFC 9112 §6.3): skip the parser.
+    if (ctx.method === 'POST' && (ctx.request.length > 0 || ctx.get('transfer-encoding') !== '')) await parseBody(ctx, noop);
     await route.handle(ctx, next);
   });
   app.use(admin.routes());

@@ -1,5 +1,5 @@
-import { SignJWT, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTHeaderParameters } from 'jose';
-import { webcrypto } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTHeaderParameters } from 'jose';
+import { createHmac, createSecretKey, webcrypto, type KeyObject } from 'node:crypto';
 
 type CryptoKey = webcrypto.CryptoKey;
 import { parseDuration } from '../../core/duration.js';
@@ -14,6 +14,7 @@ import type {
 import type { EmalidateSettings, HmacAlgorithm } from './schema.js';
 
 const HASH: Readonly<Record<HmacAlgorithm, string>> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+const NODE_HASH: Readonly<Record<HmacAlgorithm, string>> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
 const REQUIRED_CLAIMS = ['sub', 'exp', 'iat', 'jti'];
 
 /** One verification key: a `CryptoKey` per allowed algorithm, imported once at load time. */
@@ -59,7 +60,7 @@ class EmalidateInstance implements SelfContainedStyle {
   readonly #algorithms: readonly HmacAlgorithm[];
   readonly #toleranceS: number;
   readonly #keys: KeyRing;
-  readonly #signing: { kid: string; alg: HmacAlgorithm; key: CryptoKey };
+  readonly #signing: { kid: string; hash: string; key: KeyObject; header: string };
 
   constructor(policy: Policy, clock: Clock, keys: KeyRing) {
     this.#policy = policy;
@@ -68,9 +69,17 @@ class EmalidateInstance implements SelfContainedStyle {
     this.#algorithms = this.#settings.algorithms ?? ['HS256'];
     this.#toleranceS = Math.floor((parseDuration(this.#settings.clockTolerance ?? '15s') ?? 15_000) / 1000);
     this.#keys = keys;
-    const first = this.#settings.keys[0] as { kid: string };
+    const first = this.#settings.keys[0] as { kid: string; secret: string };
     const alg = this.#algorithms[0] as HmacAlgorithm;
-    this.#signing = { kid: first.kid, alg, key: keys.get(first.kid)?.get(alg) as CryptoKey };
+    // Signing uses node:crypto's synchronous HMAC with a KeyObject made once and a header
+    // encoded once: WebCrypto's asynchronous sign (what jose uses) costs about ten times as
+    // much per token. Verification stays with jose (algorithm allow-list, claim checks).
+    this.#signing = {
+      kid: first.kid,
+      hash: NODE_HASH[alg],
+      key: createSecretKey(Buffer.from(first.secret, 'utf8')),
+      header: Buffer.from(JSON.stringify({ alg, typ: 'JWT', kid: first.kid })).toString('base64url'),
+    };
   }
 
   readGrant(request: TokenRequest): GrantRequest {
@@ -93,8 +102,8 @@ class EmalidateInstance implements SelfContainedStyle {
     return request.bearer ?? request.param('token');
   }
 
-  async mint(grant: Grant): Promise<MintedToken> {
-    const { kid, alg, key } = this.#signing;
+  mint(grant: Grant): MintedToken {
+    const { kid, hash, key, header } = this.#signing;
     const subject = grant.subject ?? this.#settings.subject;
     const payload: JWTPayload = {
       iss: this.#settings.issuer,
@@ -106,7 +115,8 @@ class EmalidateInstance implements SelfContainedStyle {
       ...(grant.boundAddress === undefined ? {} : { cip: grant.boundAddress }),
       ...(grant.scopes.length ? { scope: grant.scopes.join(' ') } : {}),
     };
-    const token = await new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT', kid }).sign(key);
+    const input = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+    const token = `${input}.${createHmac(hash, key).update(input).digest('base64url')}`;
     return { token, claims: payload, ...(subject === undefined ? {} : { subject }) };
   }
 

@@ -1,0 +1,64 @@
+import { webcrypto } from 'node:crypto';
+import { jwtVerify } from 'jose';
+import { tokenRequestFrom } from '../core/request.js';
+import { boot } from '../server/bootstrap.js';
+import { BENCH_ENV, POLICY_FILE } from './env.js';
+import { handIssue } from './servers.js';
+
+const ROUND_MS = 1_000;
+const ROUND_MAX_OPS = 500_000;
+const ROUNDS = 5;
+
+/** ops/s of `op`, run sequentially for one round (bounded in time and count). */
+async function round(op: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  let n = 0;
+  while (n < ROUND_MAX_OPS && performance.now() - start < ROUND_MS) {
+    for (let i = 0; i < 64; i++) await op();
+    n += 64;
+  }
+  return (n * 1000) / (performance.now() - start);
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** Alternates ours and the baseline round by round, so drift affects both alike; medians. */
+async function pair(ours: () => Promise<unknown>, baseline: () => Promise<unknown>): Promise<{ ours: number; baseline: number }> {
+  const a: number[] = [];
+  const b: number[] = [];
+  await round(ours);
+  await round(baseline);
+  for (let i = 0; i < ROUNDS; i++) {
+    a.push(await round(ours));
+    b.push(await round(baseline));
+  }
+  return { ours: median(a), baseline: median(b) };
+}
+
+export interface InProcessResult {
+  name: string;
+  ours: number;
+  baseline: number;
+}
+
+/** engine.issue / engine.verify against raw jose with a key imported once. */
+export async function runInProcess(): Promise<InProcessResult[]> {
+  const { engine, store } = await boot({ policies: [POLICY_FILE], store: 'memory', env: BENCH_ENV });
+  try {
+    const raw = new TextEncoder().encode(BENCH_ENV['EMALIDATE_SECRET']);
+    const key = await webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    const request = tokenRequestFrom({}, '127.0.0.1');
+    const issue = await pair(() => engine.issue('emalidate', request), () => handIssue(key));
+    const token = (await engine.issue('emalidate', tokenRequestFrom({ expires_in: '3600' }, '127.0.0.1'))).token;
+    const verify = await pair(
+      () => engine.verify('emalidate', token, request),
+      () => jwtVerify(token, key, { algorithms: ['HS256'], issuer: 'emalidate.com' }),
+    );
+    return [
+      { name: 'engine.issue vs jose SignJWT', ...issue },
+      { name: 'engine.verify vs jose jwtVerify', ...verify },
+    ];
+  } finally {
+    await store.close();
+  }
+}

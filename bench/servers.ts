@@ -1,0 +1,73 @@
+/**
+ * One benchmark server per process: `node dist/bench/servers.js <kind> <port>`; prints
+ * `READY <port>` when listening. Kinds: the framework's ceiling (`bare`), what a user would
+ * hand-write with jose (`jose-issue`, `jose-verify`), and ours (`ours-issue`, `ours-verify`).
+ */
+import { createServer } from 'node:http';
+import { randomUUID, webcrypto } from 'node:crypto';
+import Koa from 'koa';
+import { SignJWT, jwtVerify } from 'jose';
+import { boot } from '../server/bootstrap.js';
+import { createApp } from '../server/app.js';
+import { BENCH_ENV, POLICY_FILE } from './env.js';
+
+async function hmacKey(): Promise<webcrypto.CryptoKey> {
+  const raw = new TextEncoder().encode(BENCH_ENV['EMALIDATE_SECRET']);
+  return webcrypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+}
+
+/** The JWT a user would mint by hand: same header and claims as the emalidate style. */
+export async function handIssue(key: webcrypto.CryptoKey): Promise<string> {
+  const iat = Math.floor(Date.now() / 1000);
+  const kid = BENCH_ENV['EMALIDATE_KID'] as string;
+  return new SignJWT({ iss: 'emalidate.com', sub: 'bench-user', iat, exp: iat + 300, jti: randomUUID(), kid })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid })
+    .sign(key);
+}
+
+async function app(kind: string): Promise<Koa> {
+  if (kind === 'ours-issue' || kind === 'ours-verify') {
+    const { engine } = await boot({ policies: [POLICY_FILE], store: 'memory', env: BENCH_ENV });
+    return createApp({ engine });
+  }
+  const koa = new Koa();
+  if (kind === 'bare') {
+    const body = 'x'.repeat(Number(process.env['BENCH_BODY_SIZE'] ?? 300));
+    koa.use((ctx) => {
+      ctx.type = 'application/json';
+      ctx.body = body;
+    });
+    return koa;
+  }
+  const key = await hmacKey();
+  if (kind === 'jose-issue') {
+    koa.use(async (ctx) => {
+      if (ctx.method !== 'POST' || ctx.path !== '/emalidate/token') return;
+      ctx.type = 'application/json';
+      ctx.body = JSON.stringify({ token: await handIssue(key), expires_in: 300 });
+    });
+    return koa;
+  }
+  if (kind === 'jose-verify') {
+    koa.use(async (ctx) => {
+      const token = /^Bearer (\S+)$/.exec(ctx.get('authorization'))?.[1];
+      try {
+        const { payload } = await jwtVerify(token ?? '', key, { algorithms: ['HS256'], issuer: 'emalidate.com' });
+        ctx.body = { ok: true, sub: payload.sub };
+      } catch {
+        ctx.status = 401;
+      }
+    });
+    return koa;
+  }
+  throw new TypeError(`unknown server kind ${kind}`);
+}
+
+if (process.argv[1]?.endsWith('servers.js')) {
+  const [kind = 'bare', port = '0'] = process.argv.slice(2);
+  const server = createServer((await app(kind)).callback());
+  server.listen(Number(port), '127.0.0.1', () => {
+    process.stdout.write(`READY ${(server.address() as { port: number }).port}\n`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
