@@ -36,7 +36,7 @@ describe('server/cli main', () => {
     it('knows outside plugins given with --plugin', async () => {
       const without = await run(['check', 'test/fixtures/outside-plugin/fixture.yaml']);
       expect(without.code).to.equal(1);
-      expect(without.err).to.include('fixture');
+      expect(without.err).to.include('/style: unknown style "fixture"; known styles: emalidate');
       const withPlugin = await run(['check', 'test/fixtures/outside-plugin/fixture.yaml', '--plugin', FIXTURE_PLUGIN]);
       expect(withPlugin.code).to.equal(0);
       expect(withPlugin.out).to.equal('ok: 1 policy (fixture)');
