@@ -10,7 +10,9 @@ import { bindAddress, checkBinding } from './guards/ip.js';
 import { clampTtl } from './guards/ttl.js';
 import { LockoutGuard } from './guards/lockout.js';
 import type { Credential, Policy } from './policy/types.js';
-import type { Clock, Outcome, Random, Reply, ReplyEncoder, Store, StyleInstance, TokenRecord, TokenRequest } from './ports.js';
+import type {
+  Clock, Outcome, Random, Reply, ReplyEncoder, Store, StyleInstance, TokenRecord, TokenRequest, VerifyExpectations,
+} from './ports.js';
 import { isSelfContained } from './ports.js';
 import type { PluginRegistry } from './registry.js';
 
@@ -169,9 +171,9 @@ export class Engine {
    * caller presenting it: integrity, expiry, revocation, address binding, the request's own
    * expectations (Electa's `CID`) and single use.
    */
-  async verify(policyId: string, token: string | undefined, request: TokenRequest): Promise<TokenRecord> {
+  async verify(policyId: string, token: string | undefined, request: TokenRequest, expect?: VerifyExpectations): Promise<TokenRecord> {
     const compiled = this.#set.get(policyId);
-    return this.#check(compiled, token ?? compiled.style.presentedToken(request), request, VERIFY_ALL);
+    return this.#check(compiled, token ?? compiled.style.presentedToken(request), request, VERIFY_ALL, expect);
   }
 
   /** RFC 7009: revokes the token; `false` when it was not a valid token of any (or the given) policy. */
@@ -238,6 +240,7 @@ export class Engine {
     token: string | undefined,
     request: TokenRequest,
     mode: { consume: boolean; binding: boolean },
+    routeExpect?: VerifyExpectations,
   ): Promise<TokenRecord> {
     if (token === undefined || token === '') throw new TokenMissingError('no token presented', { policyId: policy.id });
     let record: TokenRecord;
@@ -257,7 +260,8 @@ export class Engine {
     if (expected?.credentialId !== undefined && expected.credentialId !== record.credentialId) {
       throw new TokenCredentialMismatchError('the token belongs to another credential', { policyId: policy.id });
     }
-    const missing = expected?.scopes?.find((scope) => !record.scopes.includes(scope));
+    const scopes = [...(expected?.scopes ?? []), ...(routeExpect?.scopes ?? [])];
+    const missing = scopes.find((scope) => !record.scopes.includes(scope));
     if (missing !== undefined) {
       throw new TokenScopeError(`the token does not carry scope ${missing}`, { policyId: policy.id, claim: missing });
     }

@@ -55,6 +55,8 @@ export interface TokenRequest {
   readonly clientAddress: string;
   /** Bearer token from the `Authorization` header, when one was sent. */
   readonly bearer?: string;
+  /** A reply format the route imposes (overrides the output parameter). */
+  readonly format?: string;
 }
 
 /** What a style reads from a vendor issue request. */

@@ -4,7 +4,7 @@ import { bodyParser } from '@koa/bodyparser';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Engine } from '../core/engine.js';
 import { AdminUnauthorizedError, MethodNotAllowedError, RequestInvalidError } from '../core/errors.js';
-import type { HttpMethod, Policy } from '../core/policy/types.js';
+import type { HttpMethod, IssueRoute, Policy } from '../core/policy/types.js';
 import type { Logger } from '../core/ports.js';
 import { TrustedProxies } from './client-ip.js';
 import { errorMiddleware } from './error-middleware.js';
@@ -90,24 +90,35 @@ const noop = async (): Promise<void> => {};
 function buildRoutes(engine: Engine, trusted: TrustedProxies): Map<string, PolicyRoute> {
   const table = new Map<string, PolicyRoute>();
   for (const policy of engine.policies) {
-    if (policy.route) table.set(policy.route.path, { policy, methods: policy.route.methods, handle: issueHandler(engine, policy, trusted) });
-    if (policy.protectedRoute) {
-      const guard = requireToken(engine, policy.id, { trustedProxies: trusted });
-      table.set(policy.protectedRoute.path, {
-        policy,
-        methods: policy.protectedRoute.methods,
-        handle: (ctx, next) => guard(ctx, async () => protectedDemo(ctx, next)),
+    for (const route of policy.routes) {
+      table.set(route.path, { policy, methods: route.methods, handle: issueHandler(engine, policy, route, trusted) });
+    }
+    for (const route of policy.protectedRoutes) {
+      const guard = requireToken(engine, policy.id, {
+        trustedProxies: trusted,
+        ...(route.scopes ? { scopes: route.scopes } : {}),
+        ...(route.format ? { format: route.format } : {}),
       });
+      table.set(route.path, { policy, methods: route.methods, handle: (ctx, next) => guard(ctx, async () => protectedDemo(ctx, next)) });
     }
   }
   return table;
 }
 
-function issueHandler(engine: Engine, policy: Policy, trusted: TrustedProxies): Middleware {
+function issueHandler(engine: Engine, policy: Policy, route: IssueRoute, trusted: TrustedProxies): Middleware {
   const policyId = policy.id;
+  const shape = {
+    ...(route.format === undefined ? {} : { format: route.format }),
+    ...(route.preset === undefined ? {} : { preset: route.preset }),
+    ...(route.bindCaller ? { bindCallerAs: policy.ipBinding.param } : {}),
+  };
+  const required = Object.entries(route.require ?? {});
   return async function issueToken(ctx: Context): Promise<void> {
-    const request = tokenRequestOf(ctx, policy.caseInsensitiveParams, addressOf(ctx, trusted));
+    const request = tokenRequestOf(ctx, policy.caseInsensitiveParams, addressOf(ctx, trusted), shape);
     (ctx.state as TokenState).tokenRequest = request;
+    for (const [name, value] of required) {
+      if (request.param(name) !== value) throw new RequestInvalidError(`parameter ${name} must be ${value}`, { policyId, claim: name });
+    }
     const issued = await engine.issue(policyId, request);
     const reply = engine.reply(policyId, { ok: true, token: issued.token, record: issued.record }, request);
     ctx.status = reply.status;

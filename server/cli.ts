@@ -202,7 +202,7 @@ async function serve(
   await once(server, 'listening');
   const address = server.address();
   const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}` : String(address);
-  logger.info({ url: shown, policies: booted.engine.policies.map((p) => ({ id: p.id, route: p.route?.path })) }, 'tokensmith listening');
+  logger.info({ url: shown, policies: booted.engine.policies.map((p) => ({ id: p.id, routes: p.routes.map((r) => r.path) })) }, 'tokensmith listening');
   io.out(`tokensmith listening on ${shown}`);
   const stop = new Promise<void>((resolve) => {
     const done = () => resolve();

@@ -23,15 +23,30 @@ function add(into: Map<string, string>, source: Bag | undefined, fold: boolean):
  * or as a list or object, is refused rather than guessed — and names folded to lower case when
  * the policy matches them case-insensitively.
  */
-export function tokenRequestOf(ctx: Context, caseInsensitive: boolean, address: string, options: { body?: boolean } = {}): TokenRequest {
+export interface RequestShape {
+  /** Read the body too (default true). */
+  body?: boolean;
+  /** A reply format the route imposes. */
+  format?: string;
+  /** Server-side values that override the caller's (a same-origin helper's licence). */
+  preset?: Readonly<Record<string, string>>;
+  /** Set this parameter to the caller's address (bind the token to the browser). */
+  bindCallerAs?: string;
+}
+
+export function tokenRequestOf(ctx: Context, caseInsensitive: boolean, address: string, shape: RequestShape = {}): TokenRequest {
   const values = new Map<string, string>();
   add(values, ctx.query as Bag, caseInsensitive);
-  if (options.body !== false) add(values, (ctx.request as { body?: Bag }).body, caseInsensitive);
+  if (shape.body !== false) add(values, (ctx.request as { body?: Bag }).body, caseInsensitive);
+  const fold = (name: string) => (caseInsensitive ? name.toLowerCase() : name);
+  for (const [name, value] of Object.entries(shape.preset ?? {})) values.set(fold(name), value);
+  if (shape.bindCallerAs !== undefined) values.set(fold(shape.bindCallerAs), address);
   const authorization = ctx.get('authorization');
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
   return {
     param: caseInsensitive ? (name) => values.get(name.toLowerCase()) : (name) => values.get(name),
     clientAddress: address,
     ...(bearer === undefined ? {} : { bearer }),
+    ...(shape.format === undefined ? {} : { format: shape.format }),
   };
 }

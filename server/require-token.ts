@@ -32,15 +32,25 @@ const NO_PROXIES = new TrustedProxies([]);
  * router.get('/orders', requireToken(engine, 'emalidate'), (ctx) => { ctx.body = ctx.state.token.subject; });
  * ```
  */
-export function requireToken(engine: Engine, policyId: string, options: { trustedProxies?: TrustedProxies } = {}): Middleware {
+export interface RequireTokenOptions {
+  trustedProxies?: TrustedProxies;
+  /** Scopes (packages) the token must carry on this route. */
+  scopes?: readonly string[];
+  /** The reply format refusals use on this route. */
+  format?: string;
+}
+
+export function requireToken(engine: Engine, policyId: string, options: RequireTokenOptions = {}): Middleware {
   const trusted = options.trustedProxies ?? NO_PROXIES;
+  const expect = options.scopes === undefined ? undefined : { scopes: options.scopes };
+  const shape = options.format === undefined ? {} : { format: options.format };
   return async function checkToken(ctx: Context, next: Next): Promise<void> {
     const state = ctx.state as TokenState;
     const policy = engine.policy(policyId);
     state.policyId = policyId;
-    const request = tokenRequestOf(ctx, policy.caseInsensitiveParams, addressOf(ctx, trusted));
+    const request = tokenRequestOf(ctx, policy.caseInsensitiveParams, addressOf(ctx, trusted), shape);
     state.tokenRequest = request;
-    state.token = await engine.verify(policyId, undefined, request);
+    state.token = await engine.verify(policyId, undefined, request, expect);
     await next();
   };
 }

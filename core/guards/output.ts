@@ -20,6 +20,7 @@ export function encoderNameFor(style: string, format: string, registered: Readon
  */
 export function chooseFormat(policy: Policy, request: TokenRequest | undefined): string {
   const { param, allowed } = policy.output;
+  if (request?.format !== undefined) return request.format;
   const asked = param === undefined || request === undefined ? undefined : request.param(param);
   if (asked === undefined || asked === '') return policy.output.default;
   const lower = asked.toLowerCase();

@@ -92,10 +92,21 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   },
   {
     name: 'routes',
-    run: ({ document, policy }) =>
-      policy.route && policy.protectedRoute && policy.route.path === policy.protectedRoute.path
-        ? [document.issue(['protectedRoute', 'path'], 'protectedRoute must not use the same path as route')]
-        : [],
+    run: ({ document, data, policy }) => {
+      const issues: PolicyIssue[] = [];
+      const seen = new Set<string>();
+      for (const [which, list] of [['route', policy.routes], ['protectedRoute', policy.protectedRoutes]] as const) {
+        list.forEach((route, i) => {
+          const at = (key: string) => (Array.isArray(data[which]) ? [which, i, key] : [which, key]);
+          if (seen.has(route.path)) issues.push(document.issue(at('path'), `path ${route.path} is used twice in this policy`));
+          seen.add(route.path);
+          if (route.format !== undefined && !policy.output.allowed.includes(route.format.toLowerCase())) {
+            issues.push(document.issue(at('format'), `format "${route.format}" is not in output.allowed (${policy.output.allowed.join(', ')})`));
+          }
+        });
+      }
+      return issues;
+    },
   },
   {
     name: 'style-check',

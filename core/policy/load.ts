@@ -5,7 +5,7 @@ import { PolicyInvalidError, type PolicyIssue } from '../errors.js';
 import type { StyleManifest } from '../ports.js';
 import { SEMANTIC_CHECKS } from './checks.js';
 import { parsePolicyDocument, type PolicyDocument } from './document.js';
-import type { Credential, HttpMethod, IpBindingMode, Policy } from './types.js';
+import type { Credential, IpBindingMode, IssueRoute, Policy, ProtectedRoute } from './types.js';
 import { validateDocument } from './validate.js';
 
 /** The names a policy may use: the styles (with their schemas) and the reply encoders. */
@@ -41,8 +41,11 @@ function deepFreeze<T>(value: T): T {
 
 type Raw = Record<string, any>;
 
-const routeOf = (raw: Raw | undefined) =>
-  raw === undefined ? undefined : { path: raw['path'] as string, methods: (raw['methods'] ?? ['GET', 'POST']) as HttpMethod[] };
+/** One route or a list of them, with default methods. */
+const routesOf = <T>(raw: Raw | Raw[] | undefined): T[] =>
+  (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]).map(
+    (r) => ({ ...r, methods: r['methods'] ?? ['GET', 'POST'], ...(r['format'] === undefined ? {} : { format: String(r['format']).toLowerCase() }) }) as T,
+  );
 
 /** The `Policy` of schema-valid data (defaults filled in, durations in ms). */
 function build(data: Raw, file: string): Policy {
@@ -58,8 +61,8 @@ function build(data: Raw, file: string): Policy {
     style,
     ...(data['description'] === undefined ? {} : { description: data['description'] }),
     source: resolve(file),
-    ...(data['route'] === undefined ? {} : { route: routeOf(data['route']) }),
-    ...(data['protectedRoute'] === undefined ? {} : { protectedRoute: routeOf(data['protectedRoute']) }),
+    routes: routesOf<IssueRoute>(data['route']),
+    protectedRoutes: routesOf<ProtectedRoute>(data['protectedRoute']),
     caseInsensitiveParams: data['params']?.['caseInsensitive'] ?? false,
     ...(data['credentials'] === undefined ? {} : { credentials: data['credentials'] as Credential[] }),
     ttl: { defaultMs, minMs: ms(ttl['min']) ?? DEFAULT_MIN_MS, maxMs: ms(ttl['max']) ?? Math.max(defaultMs, DEFAULT_MAX_MS) },
@@ -135,14 +138,16 @@ function crossCheck(loaded: readonly Loaded[]): PolicyIssue[] {
     const first = ids.get(policy.id);
     if (first !== undefined) issues.push(document.issue(['id'], `policy id "${policy.id}" is already used by ${first}`));
     else ids.set(policy.id, policy.source);
-    for (const which of ['route', 'protectedRoute'] as const) {
-      const route = policy[which];
-      for (const method of route?.methods ?? []) {
-        const key = `${method} ${route?.path}`;
-        const owner = routes.get(key);
-        if (owner !== undefined) issues.push(document.issue([which, 'path'], `${key} is already served by policy ${owner}`));
-        else routes.set(key, policy.id);
-      }
+    for (const [which, list] of [['route', policy.routes], ['protectedRoute', policy.protectedRoutes]] as const) {
+      list.forEach((route, i) => {
+        const at = Array.isArray((document.data as Raw)[which]) ? [which, i, 'path'] : [which, 'path'];
+        for (const method of route.methods) {
+          const key = `${method} ${route.path}`;
+          const owner = routes.get(key);
+          if (owner !== undefined) issues.push(document.issue(at, `${key} is already served by policy ${owner}`));
+          else routes.set(key, policy.id);
+        }
+      });
     }
   }
   return issues;

@@ -15,6 +15,30 @@ export interface Credential {
   readonly subject?: string;
 }
 
+export interface RouteBase {
+  readonly path: string;
+  readonly methods: readonly HttpMethod[];
+  /** The reply format this route always uses (one of `output.allowed`); absent = the output guard chooses. */
+  readonly format?: string;
+}
+
+export interface IssueRoute extends RouteBase {
+  /**
+   * Parameters fixed server-side; they override the caller's. A same-origin helper keeps a
+   * licence here so that it never reaches the browser.
+   */
+  readonly preset?: Readonly<Record<string, string>>;
+  /** Binds the token to the caller's own address (sets the policy's IP parameter to it). */
+  readonly bindCaller?: boolean;
+  /** Parameters the caller must send with exactly these values (`function: gettoken`). */
+  readonly require?: Readonly<Record<string, string>>;
+}
+
+export interface ProtectedRoute extends RouteBase {
+  /** Scopes (packages) a token must carry here. */
+  readonly scopes?: readonly string[];
+}
+
 export type IpBindingMode = 'off' | 'param' | 'caller' | 'required';
 
 export interface Policy {
@@ -23,10 +47,10 @@ export interface Policy {
   readonly description?: string;
   /** Where the policy came from (absolute path), for messages. */
   readonly source: string;
-  /** The issuing route; absent = engine/CLI only. */
-  readonly route?: { readonly path: string; readonly methods: readonly HttpMethod[] };
-  /** A demo protected route served with `requireToken(policy.id)`; absent = none. */
-  readonly protectedRoute?: { readonly path: string; readonly methods: readonly HttpMethod[] };
+  /** The issuing routes (YAML `route`: one or a list); empty = engine/CLI only. */
+  readonly routes: readonly IssueRoute[];
+  /** Routes protected with `requireToken(policy.id)` (YAML `protectedRoute`: one or a list). */
+  readonly protectedRoutes: readonly ProtectedRoute[];
   /** Parameter names matched case-insensitively. */
   readonly caseInsensitiveParams: boolean;
   /** Absent = issuing needs no credential (the host authenticates its own users). */

@@ -16,7 +16,8 @@ describe('policies/emalidate.yaml', () => {
 
   it('loads with its settings taken from the environment, without warnings', () => {
     const policy = h.engine.policy('emalidate');
-    expect(policy.route).to.deep.equal({ path: '/emalidate/token', methods: ['POST'] });
+    expect(policy.routes).to.deep.equal([{ path: '/emalidate/token', methods: ['POST'] }]);
+    expect(policy.protectedRoutes).to.deep.equal([{ path: '/emalidate/demo', methods: ['GET'] }]);
     expect(policy.ttl.defaultMs).to.equal(300_000);
     expect(h.warnings).to.deep.equal([]);
   });

@@ -38,7 +38,7 @@ describe('core/policy/load', () => {
         const { policies, warnings } = load('id: p\nstyle: demo\n');
         expect(warnings).to.deep.equal([]);
         expect(policies[0]).to.deep.equal({
-          id: 'p', style: 'demo', source: FILE, caseInsensitiveParams: false,
+          id: 'p', style: 'demo', source: FILE, caseInsensitiveParams: false, routes: [], protectedRoutes: [],
           ttl: { defaultMs: 300_000, minMs: 1_000, maxMs: 86_400_000 },
           ipBinding: { mode: 'off', param: 'IP' },
           output: { default: 'json', allowed: ['json'] },
@@ -63,7 +63,7 @@ describe('core/policy/load', () => {
         const policy = load(text).policies[0];
         expect(policy).to.deep.equal({
           id: 'full', style: 'demo', description: 'all keys', source: FILE,
-          route: { path: '/t', methods: ['GET'] }, protectedRoute: { path: '/p', methods: ['GET', 'POST'] },
+          routes: [{ path: '/t', methods: ['GET'] }], protectedRoutes: [{ path: '/p', methods: ['GET', 'POST'] }],
           caseInsensitiveParams: true,
           credentials: [{ id: 'c1', secret: 's1', scopes: ['a', 'b'], subject: 'u1' }, { secret: 's2' }],
           ttl: { defaultMs: 1_200_000, minMs: 300_000, maxMs: 356_400_000 },
