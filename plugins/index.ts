@@ -1,7 +1,9 @@
 import type { ContainerModule } from 'inversify';
+import electa from './electa/index.js';
 import emalidate from './emalidate/index.js';
 import json from './encoders/json/index.js';
+import melissa from './melissa/index.js';
 import memoryStore from './stores/memory/index.js';
 
 /** The plugins every tokensmith container loads; outside ones come from `--plugin PATH`. */
-export const builtinModules: readonly ContainerModule[] = [memoryStore, json, emalidate];
+export const builtinModules: readonly ContainerModule[] = [memoryStore, json, emalidate, melissa, electa];

@@ -1,0 +1,47 @@
+import { LockedOutError, type TokenSmithError } from '../../core/errors.js';
+import { formatDuration } from '../../core/duration.js';
+
+/** Electa response codes (0 is success); every one is listed in docs/errors.md. */
+const BY_CODE: Readonly<Record<string, number>> = {
+  ERR_CREDENTIAL_INVALID: 1,
+  ERR_LOCKED_OUT: 2,
+  ERR_REQUEST_INVALID: 3,
+  ERR_FORMAT_NOT_ALLOWED: 3,
+  ERR_BODY_INVALID: 3,
+  ERR_BODY_TOO_LARGE: 3,
+  ERR_METHOD_NOT_ALLOWED: 3,
+  ERR_TOKEN_MISSING: 4,
+  ERR_TOKEN_MALFORMED: 4,
+  ERR_TOKEN_UNKNOWN: 4,
+  ERR_TOKEN_EXPIRED: 4,
+  ERR_TOKEN_REVOKED: 4,
+  ERR_TOKEN_REUSED: 4,
+  ERR_TOKEN_CREDENTIAL_MISMATCH: 5,
+  ERR_TOKEN_IP_MISMATCH: 6,
+  ERR_STORE_UNAVAILABLE: 8,
+};
+
+/** The Electa code and description for an error; descriptions hold no commas (CSV). */
+export function electaFailure(error: TokenSmithError): { code: number; description: string } {
+  const code = BY_CODE[error.code] ?? 9;
+  switch (code) {
+    case 1:
+      return { code, description: 'Invalid Account or Application Key' };
+    case 2: {
+      const wait = error instanceof LockedOutError ? formatDuration(Math.ceil(error.retryAfterMs / 60_000) * 60_000) : 'a while';
+      return { code, description: `API access is locked after too many failed attempts; try again in ${wait}` };
+    }
+    case 3:
+      return { code, description: `Invalid request: ${error.expose ? error.message.replace(/[,\r\n]/g, ';') : 'bad input'}` };
+    case 4:
+      return { code, description: 'Invalid or expired session token' };
+    case 5:
+      return { code, description: 'Session token belongs to another account' };
+    case 6:
+      return { code, description: 'Session token used from another address' };
+    case 8:
+      return { code, description: 'Service temporarily unavailable' };
+    default:
+      return { code, description: 'Internal error' };
+  }
+}

@@ -1,0 +1,43 @@
+import type { Outcome, Reply, ReplyEncoder } from '../../core/ports.js';
+import { errorHeaders } from '../encoders/json/json-encoder.js';
+import { xml } from '../encoders/xml.js';
+import { melissaCode } from './codes.js';
+
+/** Melissa replies are 200 with the result code in the body; a lockout adds `Retry-After`. */
+function reply(outcome: Outcome, contentType: string, body: string): Reply {
+  const headers = outcome.ok ? undefined : errorHeaders(outcome.error);
+  return { status: 200, contentType, body, ...(headers === undefined ? {} : { headers }) };
+}
+
+const fields = (outcome: Outcome) =>
+  outcome.ok ? { Result: '', Token: outcome.token } : { Result: melissaCode(outcome.error), Token: '' };
+
+/** `GET /v3/web/Service.svc/RequestToken`: `<RequestTokenResponse><Result></Result><Token>T:…</Token></RequestTokenResponse>`. */
+export class MelissaXmlEncoder implements ReplyEncoder {
+  encode(outcome: Outcome): Reply {
+    return reply(outcome, 'application/xml', xml({ RequestTokenResponse: fields(outcome) }));
+  }
+}
+
+/** `GET /v3/json/Service.svc/RequestToken`: `{"Result":"","Token":"T:…"}`. */
+export class MelissaJsonEncoder implements ReplyEncoder {
+  encode(outcome: Outcome): Reply {
+    return reply(outcome, 'application/json', JSON.stringify(fields(outcome)));
+  }
+}
+
+/** The same-origin helper of the vendor's PHP sample: `[{"token":"T:…"}]`. */
+export class MelissaGetTokenEncoder implements ReplyEncoder {
+  encode(outcome: Outcome): Reply {
+    const body = outcome.ok ? [{ token: outcome.token }] : [{ token: '', error: melissaCode(outcome.error) }];
+    return reply(outcome, 'application/json', JSON.stringify(body));
+  }
+}
+
+/** A Melissa web service's reply to a refused token: `{"Version":…,"ResultCode":"GE05","Results":[]}`. */
+export class MelissaServiceEncoder implements ReplyEncoder {
+  encode(outcome: Outcome): Reply {
+    const code = outcome.ok ? '' : melissaCode(outcome.error);
+    return reply(outcome, 'application/json', JSON.stringify({ Version: 'tokensmith', ResultCode: code, Results: [] }));
+  }
+}

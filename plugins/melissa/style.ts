@@ -1,0 +1,72 @@
+import { RequestInvalidError } from '../../core/errors.js';
+import type { Policy } from '../../core/policy/types.js';
+import type { GrantRequest, MintedToken, Random, StyleInstance, TokenRequest, TokenStyle } from '../../core/ports.js';
+import type { MelissaSettings } from './schema.js';
+
+/** `TS` is `HHMM`: `0001` (1 minute) to `9900` (99 hours). */
+const TS = /^([0-9]{2})([0-5][0-9])$/;
+
+/** Reads `TS` into milliseconds; `RequestInvalidError` (claim `TS`, Melissa `TE03`) when malformed. */
+export function parseLifetime(text: string, policyId: string): number {
+  const match = TS.exec(text);
+  const minutes = match ? Number(match[1]) * 60 + Number(match[2]) : 0;
+  if (!match || minutes < 1 || minutes > 99 * 60) {
+    throw new RequestInvalidError('parameter TS must be HHMM between 0001 and 9900', { policyId, claim: 'TS' });
+  }
+  return minutes * 60_000;
+}
+
+/**
+ * One policy's Melissa token server: opaque `T:` tokens (the engine stores them with their
+ * packages, binding and expiry), licence in `L`, packages in `P`, lifetime in `TS`, binding in `IP`.
+ */
+class MelissaInstance implements StyleInstance {
+  readonly #policyId: string;
+  readonly #random: Random;
+  readonly #bytes: number;
+
+  constructor(policy: Policy, random: Random) {
+    this.#policyId = policy.id;
+    this.#random = random;
+    this.#bytes = (policy.settings as MelissaSettings).tokenBytes ?? 24;
+  }
+
+  readGrant(request: TokenRequest): GrantRequest {
+    const licence = request.param('L');
+    if (licence === undefined || licence === '') {
+      throw new RequestInvalidError('parameter L (the licence) is required', { policyId: this.#policyId, claim: 'L' });
+    }
+    const grant: GrantRequest = { secret: licence };
+    const packages = request.param('P');
+    if (packages !== undefined && packages.trim() !== '') {
+      grant.scopes = [...new Set(packages.split(',').map((p) => p.trim()).filter(Boolean))];
+    }
+    const lifetime = request.param('TS');
+    if (lifetime !== undefined && lifetime !== '') grant.ttlMs = parseLifetime(lifetime, this.#policyId);
+    return grant;
+  }
+
+  /** A Melissa service takes the token where it would take the licence: `id`. */
+  presentedToken(request: TokenRequest): string | undefined {
+    return request.param('id');
+  }
+
+  mint(): MintedToken {
+    return { token: `T:${this.#random.bytes(this.#bytes).toString('base64url')}` };
+  }
+}
+
+/**
+ * The Melissa token-server style.
+ *
+ * @example
+ * ```ts
+ * const instance = new MelissaStyle().create(policy, { clock, random });
+ * instance.readGrant(tokenRequestFrom({ L: licence, P: 'pkgExpressEntry', TS: '0010' }, ip));
+ * ```
+ */
+export class MelissaStyle implements TokenStyle {
+  create(policy: Policy, deps: { random: Random }): StyleInstance {
+    return new MelissaInstance(policy, deps.random);
+  }
+}
