@@ -27,6 +27,7 @@ const SILENT: Logger = { info() {}, warn() {}, error() {} };
 interface PolicyRoute {
   readonly policy: Policy;
   readonly methods: readonly HttpMethod[];
+  readonly format: string | undefined;
   readonly handle: Middleware;
 }
 
@@ -59,6 +60,7 @@ export function createApp(options: AppOptions): Koa {
     if (route === undefined) return next();
     const state = ctx.state as TokenState;
     state.policyId = route.policy.id;
+    state.routeFormat = route.format;
     if (!route.methods.includes(ctx.method as HttpMethod)) {
       ctx.set('allow', route.methods.join(', '));
       throw new MethodNotAllowedError(`${ctx.method} is not allowed here; use ${route.methods.join(' or ')}`, { policyId: route.policy.id });
@@ -91,7 +93,7 @@ function buildRoutes(engine: Engine, trusted: TrustedProxies): Map<string, Polic
   const table = new Map<string, PolicyRoute>();
   for (const policy of engine.policies) {
     for (const route of policy.routes) {
-      table.set(route.path, { policy, methods: route.methods, handle: issueHandler(engine, policy, route, trusted) });
+      table.set(route.path, { policy, methods: route.methods, format: route.format, handle: issueHandler(engine, policy, route, trusted) });
     }
     for (const route of policy.protectedRoutes) {
       const guard = requireToken(engine, policy.id, {
@@ -99,7 +101,12 @@ function buildRoutes(engine: Engine, trusted: TrustedProxies): Map<string, Polic
         ...(route.scopes ? { scopes: route.scopes } : {}),
         ...(route.format ? { format: route.format } : {}),
       });
-      table.set(route.path, { policy, methods: route.methods, handle: (ctx, next) => guard(ctx, async () => protectedDemo(ctx, next)) });
+      table.set(route.path, {
+        policy,
+        methods: route.methods,
+        format: route.format,
+        handle: (ctx, next) => guard(ctx, async () => protectedDemo(ctx, next)),
+      });
     }
   }
   return table;

@@ -10,6 +10,8 @@ import { tokenRequestOf } from './params.js';
 /** What a route leaves in `ctx.state` so that errors are rendered in its policy's format. */
 export interface RouteState {
   policyId?: string;
+  /** The reply format the route imposes, for errors raised before its request was built. */
+  routeFormat?: string | undefined;
   tokenRequest?: TokenRequest;
 }
 
@@ -25,11 +27,13 @@ function asDomainError(err: unknown): TokenSmithError {
 }
 
 /** For errors raised before the route built its request (e.g. a body too large): the query alone chooses the format. */
-function queryRequest(ctx: Context, engine: Engine, policyId: string): TokenRequest | undefined {
+function queryRequest(ctx: Context, engine: Engine, state: RouteState & { policyId: string }): TokenRequest | undefined {
+  const format = state.routeFormat;
   try {
-    return tokenRequestOf(ctx, engine.policy(policyId).caseInsensitiveParams, '', { body: false });
+    return tokenRequestOf(ctx, engine.policy(state.policyId).caseInsensitiveParams, '', { body: false, ...(format ? { format } : {}) });
   } catch {
-    return undefined;
+    // The query itself is bad (a name given twice): the route's format still applies.
+    return format === undefined ? undefined : { param: () => undefined, clientAddress: '', format };
   }
 }
 
@@ -56,7 +60,7 @@ export function errorMiddleware(engine: Engine, logger: Logger): Middleware {
       const state = ctx.state as RouteState;
       if (state.policyId !== undefined) {
         try {
-          send(ctx, engine.reply(state.policyId, { ok: false, error }, state.tokenRequest ?? queryRequest(ctx, engine, state.policyId)));
+          send(ctx, engine.reply(state.policyId, { ok: false, error }, state.tokenRequest ?? queryRequest(ctx, engine, { ...state, policyId: state.policyId })));
           return;
         } catch (encodeError) {
           logger.error({ err: String(encodeError), policyId: state.policyId }, 'reply encoder failed');

@@ -15,7 +15,7 @@ const fields = (outcome: Outcome) =>
 /** `GET /v3/web/Service.svc/RequestToken`: `<RequestTokenResponse><Result></Result><Token>T:…</Token></RequestTokenResponse>`. */
 export class MelissaXmlEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
-    return reply(outcome, 'application/xml', xml({ RequestTokenResponse: fields(outcome) }));
+    return reply(outcome, 'application/xml; charset=utf-8', xml({ RequestTokenResponse: fields(outcome) }));
   }
 }
 
