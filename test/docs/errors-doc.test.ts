@@ -38,3 +38,43 @@ describe('docs/errors.md', () => {
     expect(rows.length).to.equal(new Set(rows).size);
   });
 });
+
+/** One instance of every error class, with each `claim` given (PolicyInvalidError takes issues instead). */
+async function everyError(claims: readonly (string | undefined)[]) {
+  const errors = await import('../../core/errors.js');
+  type Err = InstanceType<typeof errors.TokenSmithError>;
+  const made: Err[] = [];
+  for (const value of Object.values(errors)) {
+    if (typeof value !== 'function' || !(value.prototype instanceof errors.TokenSmithError)) continue;
+    if (value === errors.PolicyInvalidError) {
+      made.push(new errors.PolicyInvalidError([]));
+      continue;
+    }
+    const Make = value as unknown as new (message: string, details?: object) => Err;
+    for (const claim of claims) made.push(new Make('x', claim === undefined ? {} : { claim }));
+  }
+  return made;
+}
+
+describe('docs/errors.md vendor tables', () => {
+  const doc = readFileSync('docs/errors.md', 'utf8');
+  const section = (title: string) => {
+    const start = doc.indexOf(title);
+    const end = doc.indexOf('\n## ', start + 1);
+    return doc.slice(start, end < 0 ? undefined : end);
+  };
+
+  it('lists every Melissa code the encoders can produce, and no other', async () => {
+    const { melissaCode } = await import('../../plugins/melissa/codes.js');
+    const produced = new Set((await everyError([undefined, 'L', 'TS'])).map(melissaCode));
+    const documented = new Set([...section('## Melissa').matchAll(/^\| `((?:TE|GE)\d\d)` \|/gm)].map((m) => m[1] as string));
+    expect([...produced].sort()).to.deep.equal([...documented].sort());
+  });
+
+  it('lists every Electa code the encoders can produce, and no other', async () => {
+    const { electaFailure } = await import('../../plugins/electa/codes.js');
+    const produced = new Set([0, ...(await everyError([undefined])).map((e) => electaFailure(e).code)]);
+    const documented = new Set([...section('## Electa').matchAll(/^\| `(\d+)` \|/gm)].map((m) => Number(m[1])));
+    expect([...produced].sort()).to.deep.equal([...documented].sort());
+  });
+});
