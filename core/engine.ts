@@ -242,6 +242,8 @@ export class Engine {
     mode: { consume: boolean; binding: boolean },
     routeExpect?: VerifyExpectations,
   ): Promise<TokenRecord> {
+    // The request's own expectations first: a malformed request is refused before any lookup.
+    const expected = mode.binding ? style.expectations?.(request) : undefined;
     if (token === undefined || token === '') throw new TokenMissingError('no token presented', { policyId: policy.id });
     let record: TokenRecord;
     if (isSelfContained(style)) {
@@ -256,7 +258,6 @@ export class Engine {
       if (record.expiresAt <= this.#clock.now()) throw new TokenExpiredError('the token has expired', { policyId: policy.id });
     }
     if (mode.binding) checkBinding(policy, record, request);
-    const expected = mode.binding ? style.expectations?.(request) : undefined;
     if (expected?.credentialId !== undefined && expected.credentialId !== record.credentialId) {
       throw new TokenCredentialMismatchError('the token belongs to another credential', { policyId: policy.id });
     }

@@ -73,6 +73,25 @@ describe('server/cli main', () => {
       expect(bad.code).to.equal(1);
       expect(bad.out).to.equal('ERR ERR_CREDENTIAL_INVALID');
     });
+    it('issues Melissa and Electa tokens in their reply formats', async () => {
+      const env = { MELISSA_LICENSE: 'cli-licence-0123456789', ELECTA_CID: '42', ELECTA_APPKEY: 'cli-appkey-0123456789' };
+      const melissa = await run(['issue', '--policy', 'melissa', '--param', 'L=cli-licence-0123456789', '--param', 'P=pkgExpressEntry'], env);
+      expect(melissa.code).to.equal(0);
+      expect(melissa.out).to.match(/^<RequestTokenResponse><Result><\/Result><Token>T:[A-Za-z0-9_-]{32}<\/Token><\/RequestTokenResponse>$/);
+      const refused = await run(['issue', '--policy', 'melissa', '--param', 'L=nope'], env);
+      expect(refused.code).to.equal(1);
+      expect(refused.out).to.equal('<RequestTokenResponse><Result>TE01</Result><Token></Token></RequestTokenResponse>');
+      const electa = await run(['issue', '--policy', 'electa', '--param', 'CID=42', '--param', 'AppKey=cli-appkey-0123456789', '--param', 'Result=csv'], env);
+      expect(electa.code).to.equal(0);
+      expect(electa.out).to.match(/^0,[0-9A-F-]{36}$/);
+    });
+    it('verifies an Electa session with --param CID and refuses one this store does not know', async () => {
+      const { code, out } = await run(['verify', '--policy', 'electa', '--param', 'CID=42', '00000000-0000-4000-8000-000000000000']);
+      expect(code).to.equal(1);
+      expect(out).to.equal('ERR_TOKEN_UNKNOWN');
+      const noCid = await run(['verify', '--policy', 'electa', '00000000-0000-4000-8000-000000000000']);
+      expect(noCid.out).to.equal('ERR_REQUEST_INVALID');
+    });
     it('refuses bad usage with exit 2', async () => {
       expect((await run(['issue'])).code).to.equal(2);
       expect((await run(['verify', '--policy', 'emalidate'])).code).to.equal(2);
