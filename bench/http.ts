@@ -16,6 +16,8 @@ export interface HttpCase {
   path: string;
   method: 'GET' | 'POST';
   headers?: Record<string, string>;
+  /** Runs once against the started server before the load (e.g. obtains a session to verify); returns the path to load. */
+  setup?: (url: string) => Promise<string>;
 }
 
 const CONNECTIONS = 32;
@@ -72,9 +74,12 @@ export async function runHttp(cases: readonly HttpCase[], env: Record<string, st
   try {
     for (const c of cases) servers.push(await startServer(c.server, env));
     const rounds: autocannon.Result[][] = cases.map(() => []);
-    for (const [i, c] of cases.entries()) await load(`http://127.0.0.1:${servers[i]?.port}`, c, WARMUP_S);
+    const urls = servers.map((s) => `http://127.0.0.1:${s.port}`);
+    const ready: HttpCase[] = [];
+    for (const [i, c] of cases.entries()) ready.push(c.setup ? { ...c, path: await c.setup(urls[i] as string) } : c);
+    for (const [i, c] of ready.entries()) await load(urls[i] as string, c, WARMUP_S);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [i, c] of cases.entries()) rounds[i]?.push(await load(`http://127.0.0.1:${servers[i]?.port}`, c, MEASURE_S / ROUNDS));
+      for (const [i, c] of ready.entries()) rounds[i]?.push(await load(urls[i] as string, c, MEASURE_S / ROUNDS));
     }
     return cases.map((c, i) => {
       const rs = rounds[i] as autocannon.Result[];

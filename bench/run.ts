@@ -26,27 +26,56 @@ async function main(): Promise<void> {
   const bearer = { authorization: `Bearer ${issued.token}` };
   const env = { ...BENCH_ENV, BENCH_BODY_SIZE: String(reply.length) };
 
-  const cases: HttpCase[] = [
-    { name: '(a) bare Koa, same body size', server: 'bare', path: '/', method: 'GET' },
-    { name: '(b) hand-written jose issue route', server: 'jose-issue', path: '/emalidate/token', method: 'POST' },
-    { name: '(c) tokensmith emalidate issue', server: 'ours-issue', path: '/emalidate/token', method: 'POST' },
-    { name: '(d0) hand-written jose verify route', server: 'jose-verify', path: '/emalidate/demo', method: 'GET', headers: bearer },
-    { name: '(d) tokensmith requireToken verify', server: 'ours-verify', path: '/emalidate/demo', method: 'GET', headers: bearer },
+  const melissaIssue = `/v3/web/Service.svc/RequestToken?L=${BENCH_ENV['MELISSA_LICENSE']}&P=pkgExpressEntry`;
+  const electaIssue = `/apps/token.asp?CID=${BENCH_ENV['ELECTA_CID']}&AppKey=${BENCH_ENV['ELECTA_APPKEY']}`;
+  /** A session from the server under test itself (its store is its own). */
+  const melissaSession = async (url: string) => {
+    const text = await (await fetch(`${url}${melissaIssue}`)).text();
+    return `/melissa/demo/ExpressFreeForm?id=${encodeURIComponent(/<Token>([^<]+)</.exec(text)?.[1] ?? '')}`;
+  };
+  const electaSession = async (url: string) => {
+    const text = await (await fetch(`${url}${electaIssue}`)).text();
+    return `/apps/session.asp?CID=${BENCH_ENV['ELECTA_CID']}&Token=${/<ResponseData>([^<]+)</.exec(text)?.[1] ?? ''}`;
+  };
+  const cases = {
+    bare: { name: '(a) bare Koa, same body size', server: 'bare', path: '/', method: 'GET' as const },
+    joseIssue: { name: '(b) hand-written jose issue route', server: 'jose-issue', path: '/emalidate/token', method: 'POST' as const },
+    emIssue: { name: '(c) tokensmith emalidate issue', server: 'ours', path: '/emalidate/token', method: 'POST' as const },
+    joseVerify: { name: '(d0) hand-written jose verify route', server: 'jose-verify', path: '/emalidate/demo', method: 'GET' as const, headers: bearer },
+    emVerify: { name: '(d) tokensmith requireToken verify', server: 'ours', path: '/emalidate/demo', method: 'GET' as const, headers: bearer },
+    handMelissaIssue: { name: '(m0) hand-written Melissa issue', server: 'hand-sessions', path: melissaIssue, method: 'GET' as const },
+    melissaIssue: { name: '(m) tokensmith Melissa issue', server: 'ours', path: melissaIssue, method: 'GET' as const },
+    handMelissaVerify: { name: '(mv0) hand-written Melissa verify', server: 'hand-sessions', path: '', method: 'GET' as const, setup: melissaSession },
+    melissaVerify: { name: '(mv) tokensmith Melissa verify', server: 'ours', path: '', method: 'GET' as const, setup: melissaSession },
+    handElectaIssue: { name: '(e0) hand-written Electa issue', server: 'hand-sessions', path: electaIssue, method: 'GET' as const },
+    electaIssue: { name: '(e) tokensmith Electa issue', server: 'ours', path: electaIssue, method: 'GET' as const },
+    handElectaVerify: { name: '(ev0) hand-written Electa verify', server: 'hand-sessions', path: '', method: 'GET' as const, setup: electaSession },
+    electaVerify: { name: '(ev) tokensmith Electa verify', server: 'ours', path: '', method: 'GET' as const, setup: electaSession },
+  };
+  /** Each of ours runs in turns with its baseline; the bare ceiling on its own. */
+  const groups: (keyof typeof cases)[][] = [
+    ['bare'], ['joseIssue', 'emIssue'], ['joseVerify', 'emVerify'], ['handMelissaIssue', 'melissaIssue'],
+    ['handMelissaVerify', 'melissaVerify'], ['handElectaIssue', 'electaIssue'], ['handElectaVerify', 'electaVerify'],
   ];
   const pairs: Pair[] = [
-    { ours: '(c) tokensmith emalidate issue', baseline: '(b) hand-written jose issue route', target: 0.9 },
-    { ours: '(d) tokensmith requireToken verify', baseline: '(d0) hand-written jose verify route' },
-    { ours: '(c) tokensmith emalidate issue', baseline: '(a) bare Koa, same body size' },
+    { ours: cases.emIssue.name, baseline: cases.joseIssue.name, target: 0.9 },
+    { ours: cases.emVerify.name, baseline: cases.joseVerify.name },
+    { ours: cases.emIssue.name, baseline: cases.bare.name },
+    { ours: cases.melissaIssue.name, baseline: cases.handMelissaIssue.name, target: 0.85 },
+    { ours: cases.melissaVerify.name, baseline: cases.handMelissaVerify.name, target: 0.85 },
+    { ours: cases.electaIssue.name, baseline: cases.handElectaIssue.name, target: 0.85 },
+    { ours: cases.electaVerify.name, baseline: cases.handElectaVerify.name, target: 0.85 },
   ];
 
-  // Each ours runs in turns with its baseline; the bare ceiling on its own.
-  const groups = [[cases[0]], [cases[1], cases[2]], [cases[3], cases[4]]] as HttpCase[][];
+  // BENCH_ONLY=melissa,electa runs just the groups whose case names contain one of the words.
+  const only = (process.env['BENCH_ONLY'] ?? '').toLowerCase().split(',').filter(Boolean);
+  const chosen = only.length ? groups.filter((g) => g.some((k) => only.some((w) => k.toLowerCase().includes(w)))) : groups;
   const http: HttpResult[] = [];
-  for (const group of groups) http.push(...(await runHttp(group, env)));
+  for (const group of chosen) http.push(...(await runHttp(group.map((key) => cases[key] as HttpCase), env)));
   for (const r of http) {
     console.log(`${r.name.padEnd(40)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  errors ${r.errors} non2xx ${r.non2xx}`);
   }
-  const inproc = await runInProcess();
+  const inproc = only.length && !only.some((w) => 'emalidate'.includes(w)) ? [] : await runInProcess();
 
   console.log('\nratios (ours / baseline, same run)');
   const rows: Record<string, unknown>[] = [];
@@ -56,8 +85,9 @@ async function main(): Promise<void> {
     rows.push({ name, ratio, target });
   };
   for (const p of pairs) {
-    const ours = http.find((r) => r.name === p.ours) as HttpResult;
-    const base = http.find((r) => r.name === p.baseline) as HttpResult;
+    const ours = http.find((r) => r.name === p.ours);
+    const base = http.find((r) => r.name === p.baseline);
+    if (ours === undefined || base === undefined) continue;
     show(`${p.ours} / ${p.baseline}`, ours.rps / base.rps, p.target);
   }
   for (const r of inproc) {

@@ -9,7 +9,8 @@ import Koa from 'koa';
 import { SignJWT, jwtVerify } from 'jose';
 import { boot } from '../server/bootstrap.js';
 import { createApp } from '../server/app.js';
-import { BENCH_ENV, POLICY_FILE } from './env.js';
+import { ALL_POLICIES, BENCH_ENV } from './env.js';
+import { handSessions } from './hand-sessions.js';
 
 async function hmacKey(): Promise<webcrypto.CryptoKey> {
   const raw = new TextEncoder().encode(BENCH_ENV['EMALIDATE_SECRET']);
@@ -26,10 +27,11 @@ export async function handIssue(key: webcrypto.CryptoKey): Promise<string> {
 }
 
 async function app(kind: string): Promise<Koa> {
-  if (kind === 'ours-issue' || kind === 'ours-verify') {
-    const { engine } = await boot({ policies: [POLICY_FILE], store: 'memory', env: BENCH_ENV });
+  if (kind === 'ours') {
+    const { engine } = await boot({ policies: ALL_POLICIES, store: 'memory', env: BENCH_ENV });
     return createApp({ engine });
   }
+  if (kind === 'hand-sessions') return handSessions();
   const koa = new Koa();
   if (kind === 'bare') {
     const body = 'x'.repeat(Number(process.env['BENCH_BODY_SIZE'] ?? 300));

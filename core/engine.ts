@@ -136,13 +136,13 @@ export class Engine {
     let credential: Credential | undefined;
     if (credentials !== undefined) {
       const keys = this.#lockout.keys(policy, { credential: asked.credentialId ?? asked.secret, address: request.clientAddress });
-      if (keys.length) await this.#guard(() => this.#lockout.assertOpen(policy, keys));
+      const counted = keys.length ? await this.#guard(() => this.#lockout.assertOpen(policy, keys)) : [];
       credential = credentials.match(asked.credentialId, asked.secret);
       if (credential === undefined) {
         const locked = keys.length ? await this.#guard(() => this.#lockout.fail(policy, keys)) : undefined;
         throw locked ?? new CredentialInvalidError('invalid credential', { policyId });
       }
-      if (keys.length) await this.#guard(() => this.#lockout.succeed(keys));
+      if (counted.length) await this.#guard(() => this.#lockout.succeed(counted));
     }
     const scopes = grantedScopes(policy, credential, asked.scopes);
     const boundAddress = bindAddress(policy, request);
@@ -280,14 +280,18 @@ export class Engine {
   }
 
   /** Store calls: any failure that is not ours becomes `StoreUnavailableError` (fail closed). */
-  async #guard<T>(call: () => Promise<T>): Promise<T> {
+  #guard<T>(call: () => Promise<T>): Promise<T> {
     try {
-      return await call();
+      return call().catch(storeFailure);
     } catch (err) {
-      if (err instanceof TokenSmithError) throw err;
-      throw new StoreUnavailableError('the token store is unavailable', { cause: err });
+      return Promise.reject(storeFailure(err));
     }
   }
+}
+
+function storeFailure(err: unknown): never {
+  if (err instanceof TokenSmithError) throw err;
+  throw new StoreUnavailableError('the token store is unavailable', { cause: err });
 }
 
 /** Scopes guard: everything asked must be allowed; nothing asked means all that is allowed. */

@@ -45,13 +45,19 @@ export class LockoutGuard {
     return keys;
   }
 
-  /** Throws `LockedOutError` when any of the keys is locked. */
-  async assertOpen(policy: Policy, keys: readonly string[]): Promise<void> {
+  /**
+   * Throws `LockedOutError` when any of the keys is locked; else returns the keys that hold
+   * failures, so that a success resets only those (no store write on the common path).
+   */
+  async assertOpen(policy: Policy, keys: readonly string[]): Promise<string[]> {
     const threshold = policy.lockout?.threshold ?? Infinity;
+    const counted: string[] = [];
     for (const key of keys) {
       const count = Number((await this.#store.get(key)) ?? 0);
       if (count >= threshold) throw this.#locked(policy, (await this.#store.ttl(key)) ?? 0);
+      if (count > 0) counted.push(key);
     }
+    return counted;
   }
 
   /** Counts one failure; returns the `LockedOutError` to throw when this attempt is past the threshold. */

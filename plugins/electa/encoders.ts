@@ -1,6 +1,8 @@
 import type { Outcome, Reply, ReplyEncoder } from '../../core/ports.js';
 import { errorHeaders } from '../encoders/json/json-encoder.js';
-import { xml } from '../encoders/xml.js';
+import { xmlTemplate } from '../encoders/xml.js';
+
+const response = xmlTemplate((slot) => ({ Response: { ResponseCode: slot(0), ResponseData: slot(1) } }));
 import { electaFailure } from './codes.js';
 
 /** Electa answers 200 with its code in the body; a lockout adds `Retry-After`. */
@@ -14,7 +16,7 @@ function result(outcome: Outcome): { code: number; data: string; headers: Record
 export class ElectaXmlEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
     const { code, data, headers } = result(outcome);
-    const body = xml({ Response: { ResponseCode: code, ResponseData: data } });
+    const body = response([String(code), data]);
     return { status: 200, contentType: 'text/xml', body, ...(headers === undefined ? {} : { headers }) };
   }
 }

@@ -12,3 +12,27 @@ const builder = new Builder({ headless: true, renderOpts: { pretty: false, allow
 export function xml(document: Record<string, unknown>): string {
   return builder.buildObject(document);
 }
+
+// The escapes xmlbuilder applies to element text, so both paths give the same bytes.
+const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#xD;' };
+const escapeText = (text: string): string => text.replace(/[&<>\r]/g, (c) => ESCAPES[c] as string);
+const SLOT = 'tokensmith-slot-';
+
+/**
+ * A reply shape rendered once by xml2js with numbered slots, then filled per request with
+ * escaped text: the same bytes as `xml()`, without building a document tree per token (that
+ * cost ~7 µs a reply, a tenth of a whole request on the session routes).
+ *
+ * @example
+ * const ok = xmlTemplate((slot) => ({ Response: { ResponseCode: 0, ResponseData: slot(0) } }));
+ * ok([guid]) // '<Response><ResponseCode>0</ResponseCode><ResponseData>…</ResponseData></Response>'
+ */
+export function xmlTemplate(shape: (slot: (n: number) => string) => Record<string, unknown>): (values: readonly string[]) => string {
+  const rendered = xml(shape((n) => `${SLOT}${n}.`));
+  const parts = rendered.split(new RegExp(`${SLOT}(\\d+)\\.`));
+  return (values) => {
+    let out = parts[0] as string;
+    for (let i = 1; i < parts.length; i += 2) out += escapeText(values[Number(parts[i])] ?? '') + (parts[i + 1] as string);
+    return out;
+  };
+}

@@ -1,6 +1,6 @@
 import type { Outcome, Reply, ReplyEncoder } from '../../core/ports.js';
 import { errorHeaders } from '../encoders/json/json-encoder.js';
-import { xml } from '../encoders/xml.js';
+import { xmlTemplate } from '../encoders/xml.js';
 import { melissaCode } from './codes.js';
 
 /** Melissa replies are 200 with the result code in the body; a lockout adds `Retry-After`. */
@@ -12,10 +12,13 @@ function reply(outcome: Outcome, contentType: string, body: string): Reply {
 const fields = (outcome: Outcome) =>
   outcome.ok ? { Result: '', Token: outcome.token } : { Result: melissaCode(outcome.error), Token: '' };
 
+const requestTokenResponse = xmlTemplate((slot) => ({ RequestTokenResponse: { Result: slot(0), Token: slot(1) } }));
+
 /** `GET /v3/web/Service.svc/RequestToken`: `<RequestTokenResponse><Result></Result><Token>T:…</Token></RequestTokenResponse>`. */
 export class MelissaXmlEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
-    return reply(outcome, 'application/xml; charset=utf-8', xml({ RequestTokenResponse: fields(outcome) }));
+    const { Result, Token } = fields(outcome);
+    return reply(outcome, 'application/xml; charset=utf-8', requestTokenResponse([Result, Token]));
   }
 }
 
