@@ -148,6 +148,30 @@ describe('core/policy/load', () => {
       });
     });
 
+    describe('routes', () => {
+      it('accepts a list of routes with a fixed format, presets, caller binding, required values and scopes', () => {
+        const text = [
+          'id: p', 'style: demo', 'output: { default: json, allowed: [json, xml] }',
+          'route:', '  - { path: /a, methods: [GET], format: XML }',
+          '  - path: /b', '    methods: [POST]', '    preset: { L: "${env:LIC}" }', '    bindCaller: true', '    require: { function: gettoken }',
+          'protectedRoute: [{ path: /c, scopes: [pkgA] }]',
+        ].join('\n');
+        const policy = load(text, { LIC: 'secret-licence' }).policies[0];
+        expect(policy?.routes).to.deep.equal([
+          { path: '/a', methods: ['GET'], format: 'xml' },
+          { path: '/b', methods: ['POST'], preset: { L: 'secret-licence' }, bindCaller: true, require: { function: 'gettoken' } },
+        ]);
+        expect(policy?.protectedRoutes).to.deep.equal([{ path: '/c', methods: ['GET', 'POST'], scopes: ['pkgA'] }]);
+      });
+      it('refuses a route format the policy does not allow, and a path used twice', () => {
+        const text = 'id: p\nstyle: demo\nroute:\n  - { path: /a, format: csv }\nprotectedRoute: { path: /a }\n';
+        expect(brief(issuesOf(text))).to.deep.equal([
+          '4:25 /route/0/format format "csv" is not in output.allowed (json)',
+          '5:25 /protectedRoute/path path /a is used twice in this policy',
+        ]);
+      });
+    });
+
     describe('secret references', () => {
       it('resolves ${env:NAME} without a warning', () => {
         const { policies, warnings } = load('id: p\nstyle: demo\ncredentials: [{ secret: "${env:KEY}" }]\n', { KEY: 'k3y' });
