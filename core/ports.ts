@@ -44,6 +44,15 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** An optional store ability: says whether the store can serve now (`GET /readyz`). */
+export interface ReadinessCheck {
+  ready(): Promise<boolean>;
+}
+
+export function hasReadiness(store: Store): store is Store & ReadinessCheck {
+  return typeof (store as Partial<ReadinessCheck>).ready === 'function';
+}
+
 /** Makes a store from the `--store` value (`memory`, `redis://…`). Bound `whenNamed(scheme)`. */
 export type StoreFactory = (url: string, deps: { clock: Clock }) => Store;
 

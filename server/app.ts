@@ -5,7 +5,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Engine } from '../core/engine.js';
 import { AdminUnauthorizedError, MethodNotAllowedError, RequestInvalidError } from '../core/errors.js';
 import type { HttpMethod, IssueRoute, Policy } from '../core/policy/types.js';
-import type { Logger } from '../core/ports.js';
+import { hasReadiness, type Logger } from '../core/ports.js';
 import { TrustedProxies } from './client-ip.js';
 import { errorMiddleware } from './error-middleware.js';
 import { tokenRequestOf } from './params.js';
@@ -164,6 +164,13 @@ function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody:
   };
   router.get('/healthz', function health(ctx) {
     ctx.body = { status: 'ok', policies: engine.policies.length };
+  });
+  router.get('/readyz', async function ready(ctx) {
+    const store = engine.store;
+    const up = hasReadiness(store) ? await store.ready() : true;
+    ctx.status = up ? 200 : 503;
+    ctx.body = up ? { status: 'ready' } : { status: 'not ready', store: 'unavailable' };
+    ctx.set('cache-control', 'no-store');
   });
   router.post('/introspect', authorize, async function introspect(ctx) {
     const { token, policy } = tokenOf(ctx);

@@ -104,7 +104,7 @@ describe('server/cli main', () => {
       expect(policy.err.split('\n').at(-1)).to.equal('ERR_POLICY_UNKNOWN: no policy "nope"');
       const store = await run(['issue', '--policy', 'emalidate', '--store', 'etcd://x']);
       expect(store.code).to.equal(1);
-      expect(store.err).to.equal('ERR_PLUGIN_UNKNOWN: unknown store "etcd"; known: memory');
+      expect(store.err).to.equal('ERR_PLUGIN_UNKNOWN: unknown store "etcd"; known: memory, redis');
     });
   });
 

@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { RedisStore } from '../../../plugins/stores/redis/index.js';
+import { describeStoreContract } from '../../stores/store-contract.js';
+import { startRedis, type RedisServer } from '../../helpers/redis.js';
+
+describe('plugins/stores/redis RedisStore (real redis-server on loopback)', function () {
+  this.timeout(30_000);
+  let redis: RedisServer;
+  let n = 0;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis.dispose();
+  });
+
+  /** Each test gets its own prefix, so tests never see each other's keys. */
+  const fresh = async () => {
+    const store = new RedisStore(redis.url, { prefix: `test${++n}:` });
+    for (let i = 0; i < 50 && !(await store.ready()); i++) await new Promise((r) => setTimeout(r, 20));
+    return store;
+  };
+
+  describeStoreContract('redis', { create: fresh, timeControl: 'real' });
+
+  describe('readiness and failure', () => {
+    it('is ready while Redis answers; calls fail fast while it is down; it recovers without a new store', async () => {
+      const store = await fresh();
+      await store.put('k', 'v', 60_000);
+      expect(await store.ready()).to.equal(true);
+      await redis.stop();
+      const started = Date.now();
+      let failed = false;
+      try {
+        await store.get('k');
+      } catch {
+        failed = true;
+      }
+      expect(failed).to.equal(true);
+      expect(Date.now() - started).to.be.below(1_000);
+      expect(await store.ready()).to.equal(false);
+      await redis.start();
+      let value: string | undefined;
+      for (let i = 0; i < 100 && value === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        value = await store.get('k').catch(() => undefined);
+      }
+      expect(value, 'the value survives a Redis restart (AOF) and the store reconnects').to.equal('v');
+      expect(await store.ready()).to.equal(true);
+      await store.close();
+    });
+    it('namespaces keys with its prefix', async () => {
+      const a = new RedisStore(redis.url, { prefix: 'a:' });
+      const b = new RedisStore(redis.url, { prefix: 'b:' });
+      for (let i = 0; i < 50 && !(await a.ready() && await b.ready()); i++) await new Promise((r) => setTimeout(r, 20));
+      await a.put('same', '1', 60_000);
+      expect(await b.get('same')).to.equal(undefined);
+      expect(await a.get('same')).to.equal('1');
+      await a.close();
+      await b.close();
+    });
+  });
+});
