@@ -10,6 +10,7 @@ import { boot } from '../server/bootstrap.js';
 import { BENCH_ENV, POLICY_FILE } from './env.js';
 import { runHttp, type HttpCase, type HttpResult } from './http.js';
 import { runInProcess } from './inprocess.js';
+import { startBenchRedis } from './redis.js';
 
 /** A ratio we track: ours over its baseline, with the target when there is one. */
 interface Pair {
@@ -24,7 +25,9 @@ async function main(): Promise<void> {
   const reply = engine.reply('emalidate', { ok: true, ...issued }).body;
   await store.close();
   const bearer = { authorization: `Bearer ${issued.token}` };
-  const env = { ...BENCH_ENV, BENCH_BODY_SIZE: String(reply.length) };
+  const redis = await startBenchRedis();
+  const env = { ...BENCH_ENV, BENCH_BODY_SIZE: String(reply.length), ...(redis ? { BENCH_REDIS_URL: redis.url } : {}) };
+  if (!redis) console.log('redis-server not found: the Redis store pairs are skipped');
 
   const melissaIssue = `/v3/web/Service.svc/RequestToken?L=${BENCH_ENV['MELISSA_LICENSE']}&P=pkgExpressEntry`;
   const electaIssue = `/apps/token.asp?CID=${BENCH_ENV['ELECTA_CID']}&AppKey=${BENCH_ENV['ELECTA_APPKEY']}`;
@@ -51,11 +54,16 @@ async function main(): Promise<void> {
     electaIssue: { name: '(e) tokensmith Electa issue', server: 'ours', path: electaIssue, method: 'GET' as const },
     handElectaVerify: { name: '(ev0) hand-written Electa verify', server: 'hand-sessions', path: '', method: 'GET' as const, setup: electaSession },
     electaVerify: { name: '(ev) tokensmith Electa verify', server: 'ours', path: '', method: 'GET' as const, setup: electaSession },
+    melissaIssueRedis: { name: '(mr) Melissa issue, Redis store', server: 'ours-redis', path: melissaIssue, method: 'GET' as const },
+    melissaVerifyRedis: { name: '(mvr) Melissa verify, Redis store', server: 'ours-redis', path: '', method: 'GET' as const, setup: melissaSession },
+    electaIssueRedis: { name: '(er) Electa issue, Redis store', server: 'ours-redis', path: electaIssue, method: 'GET' as const },
+    electaVerifyRedis: { name: '(evr) Electa verify, Redis store', server: 'ours-redis', path: '', method: 'GET' as const, setup: electaSession },
   };
   /** Each of ours runs in turns with its baseline; the bare ceiling on its own. */
-  const groups: (keyof typeof cases)[][] = [
+  const groups: (readonly (keyof typeof cases)[])[] = [
     ['bare'], ['joseIssue', 'emIssue'], ['joseVerify', 'emVerify'], ['handMelissaIssue', 'melissaIssue'],
     ['handMelissaVerify', 'melissaVerify'], ['handElectaIssue', 'electaIssue'], ['handElectaVerify', 'electaVerify'],
+    ...(redis ? ([['melissaIssue', 'melissaIssueRedis'], ['melissaVerify', 'melissaVerifyRedis'], ['electaIssue', 'electaIssueRedis'], ['electaVerify', 'electaVerifyRedis']] as const) : []),
   ];
   const pairs: Pair[] = [
     { ours: cases.emIssue.name, baseline: cases.joseIssue.name, target: 0.9 },
@@ -65,6 +73,10 @@ async function main(): Promise<void> {
     { ours: cases.melissaVerify.name, baseline: cases.handMelissaVerify.name, target: 0.85 },
     { ours: cases.electaIssue.name, baseline: cases.handElectaIssue.name, target: 0.85 },
     { ours: cases.electaVerify.name, baseline: cases.handElectaVerify.name, target: 0.85 },
+    { ours: cases.melissaIssueRedis.name, baseline: cases.melissaIssue.name, target: 0.6 },
+    { ours: cases.melissaVerifyRedis.name, baseline: cases.melissaVerify.name, target: 0.6 },
+    { ours: cases.electaIssueRedis.name, baseline: cases.electaIssue.name, target: 0.6 },
+    { ours: cases.electaVerifyRedis.name, baseline: cases.electaVerify.name, target: 0.6 },
   ];
 
   // BENCH_ONLY=melissa,electa runs just the groups whose case names contain one of the words.
@@ -94,6 +106,7 @@ async function main(): Promise<void> {
     console.log(`  ${r.name}: ours ${r.ours.toFixed(0)} ops/s, raw ${r.baseline.toFixed(0)} ops/s`);
     show(`in-process ${r.name}`, r.ours / r.baseline, 0.8);
   }
+  redis?.stop();
   mkdirSync('.bench', { recursive: true });
   writeFileSync('.bench/results.json', JSON.stringify({ at: new Date().toISOString(), http, inproc, ratios: rows }, null, 2));
 }

@@ -27,8 +27,9 @@ export async function handIssue(key: webcrypto.CryptoKey): Promise<string> {
 }
 
 async function app(kind: string): Promise<Koa> {
-  if (kind === 'ours') {
-    const { engine } = await boot({ policies: ALL_POLICIES, store: 'memory', env: BENCH_ENV });
+  if (kind === 'ours' || kind === 'ours-redis') {
+    const store = kind === 'ours' ? 'memory' : (process.env['BENCH_REDIS_URL'] as string);
+    const { engine } = await boot({ policies: ALL_POLICIES, store, env: BENCH_ENV });
     return createApp({ engine });
   }
   if (kind === 'hand-sessions') return handSessions();
