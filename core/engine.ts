@@ -150,7 +150,10 @@ export class Engine {
     const expiresAt = issuedAt + clampTtl(policy, asked.ttlMs);
     const tokenId = this.#random.uuid();
     const credentialId = credential?.id;
-    const grant = { policy, credentialId, subject: credential?.subject, scopes, boundAddress, issuedAt, expiresAt, tokenId };
+    const grant = {
+      policy, credentialId, subject: credential?.subject, scopes, boundAddress, issuedAt, expiresAt, tokenId,
+      ...(asked.claims === undefined ? {} : { claims: asked.claims }),
+    };
     const minted = await style.mint(grant);
     const subject = credential?.subject ?? minted.subject;
     const record: TokenRecord = {

@@ -130,6 +130,22 @@ export class TokenMalformedError extends TokenSmithError {
   override readonly status = 401;
 }
 
+/**
+ * An encrypted token could not be opened: not Base64, too long, wrong length, wrong key, bad
+ * padding, failed authentication tag, or a plaintext that is not a token. One code and one
+ * message for all of these, so that a caller cannot tell them apart (no padding oracle).
+ */
+export class TokenUndecryptableError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_UNDECRYPTABLE';
+  override readonly status = 401;
+}
+
+/** The token was made for another security context than the one presented with it (XDOC `Context` ≠ `XSC`). */
+export class TokenContextMismatchError extends TokenSmithError {
+  readonly code = 'ERR_TOKEN_CONTEXT_MISMATCH';
+  override readonly status = 403;
+}
+
 /** The token's algorithm is not in the policy's allow-list (including `none`). */
 export class TokenAlgorithmError extends TokenSmithError {
   readonly code = 'ERR_TOKEN_ALG_NOT_ALLOWED';

@@ -28,7 +28,7 @@ export {
   PolicyUnknownError, RequestInvalidError, FormatNotAllowedError, CredentialInvalidError, LockedOutError,
   ScopeNotAllowedError, IpBindingError, TokenMalformedError, TokenAlgorithmError, TokenKeyUnknownError,
   TokenSignatureError, TokenExpiredError, TokenClaimError, TokenRevokedError, TokenReusedError, TokenUnknownError,
-  TokenMissingError, TokenAddressMismatchError, TokenCredentialMismatchError, TokenScopeError, AdminUnauthorizedError,
+  TokenMissingError, TokenUndecryptableError, TokenContextMismatchError, TokenAddressMismatchError, TokenCredentialMismatchError, TokenScopeError, AdminUnauthorizedError,
   StoreUnavailableError, NotFoundError, MethodNotAllowedError, BodyTooLargeError, BodyInvalidError, InternalError,
   type ErrorDetails, type PolicyIssue,
 } from './errors.js';

@@ -78,6 +78,11 @@ export interface GrantRequest {
   scopes?: readonly string[];
   /** Requested lifetime in ms (clamped by the TTL guard). */
   ttlMs?: number;
+  /**
+   * Style-specific values read from the request (XDOC's user fields), handed to `mint`
+   * unchanged in `Grant.claims` once every guard has passed.
+   */
+  claims?: Readonly<Record<string, string>>;
 }
 
 /** What the engine hands the style to mint, after every guard has passed. */
@@ -91,6 +96,8 @@ export interface Grant {
   readonly expiresAt: number;
   /** A fresh random id (UUID) the style may use as `jti`. */
   readonly tokenId: string;
+  /** What the style's `readGrant` returned in `GrantRequest.claims`. */
+  readonly claims?: Readonly<Record<string, string>>;
 }
 
 /** The engine's view of any valid token, opaque or self-contained. Times in ms epoch. */

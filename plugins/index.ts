@@ -5,6 +5,7 @@ import json from './encoders/json/index.js';
 import melissa from './melissa/index.js';
 import memoryStore from './stores/memory/index.js';
 import redisStore from './stores/redis/index.js';
+import xdoc from './xdoc/index.js';
 
 /** The plugins every tokensmith container loads; outside ones come from `--plugin PATH`. */
-export const builtinModules: readonly ContainerModule[] = [memoryStore, redisStore, json, emalidate, melissa, electa];
+export const builtinModules: readonly ContainerModule[] = [memoryStore, redisStore, json, emalidate, melissa, electa, xdoc];

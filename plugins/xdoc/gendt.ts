@@ -1,0 +1,38 @@
+/**
+ * `GenDT`, the token's generation time, in the three shapes XDOC's pages show:
+ * `2023-03-08T14:15:53-08:00` (offset), `2023-03-08T22:15:53Z` (UTC) and `20100301T103256`
+ * (compact, UTC). Fractions of a second (.NET's round-trip format writes up to seven digits)
+ * are accepted in the first two.
+ */
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})$/;
+const COMPACT = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$/;
+
+/**
+ * Milliseconds since the epoch, or `undefined` when the text is none of the shapes or names a
+ * date that does not exist (`2023-02-30`, hour 24, offset beyond ±14:00).
+ *
+ * @example parseGenDt('2023-03-08T14:15:53-08:00') === Date.UTC(2023, 2, 8, 22, 15, 53)
+ */
+export function parseGenDt(text: string): number | undefined {
+  const match = ISO.exec(text) ?? COMPACT.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (new Date(utc).getUTCDate() !== day) return undefined; // 30 February
+  const fraction = match[7] === undefined ? 0 : Math.floor(Number(`0.${match[7]}`) * 1000);
+  const zone = match[8];
+  let offset = 0;
+  if (zone !== undefined && zone !== 'Z') {
+    const hours = Number(zone.slice(1, 3));
+    const minutes = Number(zone.slice(4, 6));
+    if (hours > 14 || minutes > 59 || (hours === 14 && minutes > 0)) return undefined;
+    offset = (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes) * 60_000;
+  }
+  return utc + fraction - offset;
+}
+
+/** The shape minted tokens use: UTC to the second, `2023-03-08T22:15:53Z`. */
+export function formatGenDt(ms: number): string {
+  return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
+}

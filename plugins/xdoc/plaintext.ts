@@ -1,0 +1,147 @@
+import { Parser } from 'xml2js';
+import { xmlTemplate } from '../encoders/xml.js';
+import { USER_FIELDS, type Plaintext } from './schema.js';
+
+/** The Security Token's fields, in the order XDOC's pages list them. */
+export const SECURITY_FIELDS = ['Context', 'AppId', 'AppKey', 'GenDT', 'Client'] as const;
+export type Field = (typeof SECURITY_FIELDS)[number] | (typeof USER_FIELDS)[number];
+/** Roots a token's XML may have (`token` is the older pages' root); JSON may wrap its fields in one. */
+export const ROOTS = ['SecurityToken', 'UserToken', 'token'] as const;
+
+/** Field values by canonical name; names in a token match case-insensitively. */
+export type Fields = ReadonlyMap<Field, string>;
+
+const CANONICAL: ReadonlyMap<string, Field> = new Map([...SECURITY_FIELDS, ...USER_FIELDS].map((f) => [f.toLowerCase(), f]));
+const ROOT_NAMES = new Set(ROOTS.map((r) => r.toLowerCase()));
+
+// Strict: a wrong key almost never yields valid UTF-8, so garbage fails here rather than later.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+// Strict sax, attributes ignored, arrays always (so a repeated element is seen). sax does not
+// read DTDs (no external entities, no entity expansion); a DOCTYPE is refused before parsing.
+const XML_OPTIONS = { strict: true, async: false, explicitArray: true, explicitRoot: true, ignoreAttrs: true, emptyTag: '' } as const;
+const DOCTYPE = /<!DOCTYPE|<!ENTITY/i;
+const FORM_KEY = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+/** Collects fields under their canonical names; `undefined` when a field is given twice. */
+function collect(entries: Iterable<[string, unknown]>): Map<Field, string> | undefined {
+  const fields = new Map<Field, string>();
+  let known = 0;
+  for (const [name, given] of entries) {
+    const field = CANONICAL.get(name.toLowerCase());
+    const value = typeof given === 'number' && Number.isFinite(given) ? String(given) : given;
+    if (typeof value !== 'string') return undefined; // nested elements, arrays, objects, null
+    if (field === undefined) continue; // fields XDOC may add later
+    if (fields.has(field)) return undefined;
+    fields.set(field, value);
+    known++;
+  }
+  return known ? fields : undefined;
+}
+
+function parseXml(text: string): Map<Field, string> | undefined {
+  if (DOCTYPE.test(text)) return undefined;
+  let result: unknown;
+  let failed = false;
+  try {
+    new Parser(XML_OPTIONS).parseString(text, (err: Error | null, value: unknown) => {
+      if (err) failed = true;
+      else result ??= value;
+    });
+  } catch {
+    return undefined; // sax errors after the root closed (trailing text) are thrown, not called back
+  }
+  if (failed || result === null || typeof result !== 'object') return undefined;
+  const entries = Object.entries(result as Record<string, unknown>);
+  const [rootName, root] = entries[0] ?? [];
+  if (entries.length !== 1 || !ROOT_NAMES.has(String(rootName).toLowerCase()) || root === null || typeof root !== 'object') return undefined;
+  const children: [string, unknown][] = [];
+  for (const [name, values] of Object.entries(root as Record<string, unknown>)) {
+    if (name === '_' || !Array.isArray(values) || values.length !== 1) return undefined; // text beside elements, or repeated
+    children.push([name, values[0]]);
+  }
+  return collect(children);
+}
+
+function parseJson(text: string): Map<Field, string> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  let entries = Object.entries(value as Record<string, unknown>);
+  const only = entries.length === 1 ? entries[0] : undefined;
+  if (only !== undefined && ROOT_NAMES.has(only[0].toLowerCase()) && only[1] !== null && typeof only[1] === 'object' && !Array.isArray(only[1])) {
+    entries = Object.entries(only[1] as Record<string, unknown>);
+  }
+  return collect(entries);
+}
+
+function parseForm(text: string): Map<Field, string> | undefined {
+  const pairs = text.split('&').filter((p) => p !== '');
+  if (pairs.some((p) => !FORM_KEY.test(p.slice(0, p.indexOf('='))))) return undefined;
+  return collect(new URLSearchParams(text).entries());
+}
+
+/**
+ * Reads a decrypted token: XML (`<SecurityToken>`, `<UserToken>` or `<token>`), JSON (flat, or
+ * wrapped in one of those names) or a form-url string, told apart by the first character.
+ * Trailing NULs and white space (padding None or Zeros) are dropped. `undefined` for anything
+ * that is not one of these with at least one XDOC field: callers treat it like a failure to
+ * decrypt, since a wrong key gives exactly such bytes.
+ *
+ * @example parsePlaintext(Buffer.from('Context=c&AppId=a'))?.get('AppId') // 'a'
+ */
+export function parsePlaintext(bytes: Buffer): Fields | undefined {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  text = text.replace(/[\s\0]+$/, '').replace(/^\s+/, '');
+  switch (text[0]) {
+    case '<':
+      return parseXml(text);
+    case '{':
+      return parseJson(text);
+    case undefined:
+      return undefined;
+    default:
+      return parseForm(text);
+  }
+}
+
+type Template = (values: readonly string[]) => string;
+const templates = new Map<string, Template>();
+
+/** XML text through an xml2js-rendered template per root and field list (rendered once). */
+function xmlText(root: string, fields: readonly (readonly [string, string])[]): string {
+  const names = fields.map(([name]) => name);
+  const id = `${root}:${names.join(',')}`;
+  let template = templates.get(id);
+  if (template === undefined) {
+    template = xmlTemplate((slot) => ({ [root]: Object.fromEntries(names.map((name, i) => [name, slot(i)])) }));
+    templates.set(id, template);
+  }
+  return template(fields.map(([, value]) => value));
+}
+
+/**
+ * The plaintext of a token to mint, in `format`; `root` is the XML root element (JSON and
+ * form-url have none). Values are text; XML is escaped by xml2js's rules.
+ *
+ * @example buildPlaintext('xml', 'SecurityToken', [['Context', 'c'], ['AppId', 'a']])
+ * // '<SecurityToken><Context>c</Context><AppId>a</AppId></SecurityToken>'
+ */
+export function buildPlaintext(format: Plaintext, root: string, fields: readonly (readonly [string, string])[]): string {
+  switch (format) {
+    case 'xml':
+      return xmlText(root, fields);
+    case 'json':
+      return JSON.stringify(Object.fromEntries(fields));
+    case 'form':
+      return new URLSearchParams(fields as [string, string][]).toString();
+  }
+}
