@@ -42,15 +42,20 @@ function parseXml(text: string): Map<Field, string> | undefined {
   if (DOCTYPE.test(text)) return undefined;
   let result: unknown;
   let failed = false;
+  let rootEnd = -1;
   try {
-    new Parser(XML_OPTIONS).parseString(text, (err: Error | null, value: unknown) => {
+    const parser = new Parser(XML_OPTIONS);
+    // xml2js reports the document when the root closes and drops what follows (a second root,
+    // text): where sax stood then says whether anything but white space came after it.
+    parser.on('end', () => (rootEnd = (parser as unknown as { saxParser: { position: number } }).saxParser.position));
+    parser.parseString(text, (err: Error | null, value: unknown) => {
       if (err) failed = true;
       else result ??= value;
     });
   } catch {
-    return undefined; // sax errors after the root closed (trailing text) are thrown, not called back
+    return undefined;
   }
-  if (failed || result === null || typeof result !== 'object') return undefined;
+  if (failed || rootEnd < 0 || text.slice(rootEnd).trim() !== '' || result === null || typeof result !== 'object') return undefined;
   const entries = Object.entries(result as Record<string, unknown>);
   const [rootName, root] = entries[0] ?? [];
   if (entries.length !== 1 || !ROOT_NAMES.has(String(rootName).toLowerCase()) || root === null || typeof root !== 'object') return undefined;

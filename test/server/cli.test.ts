@@ -18,7 +18,7 @@ describe('server/cli main', () => {
     it('passes the example policies, warning loudly about demo defaults', async () => {
       const { code, out, err } = await run(['check', 'policies']);
       expect(code).to.equal(0);
-      expect(out).to.equal('ok: 3 policies (electa, emalidate, melissa)');
+      expect(out).to.equal('ok: 4 policies (electa, emalidate, melissa, xdoc)');
       expect(err).to.include('WARNING');
       expect(err).to.include('EMALIDATE_SECRET is not set');
       expect(err).to.not.include('demo-secret-do-not-use');
@@ -36,7 +36,7 @@ describe('server/cli main', () => {
     it('knows outside plugins given with --plugin', async () => {
       const without = await run(['check', 'test/fixtures/outside-plugin/fixture.yaml']);
       expect(without.code).to.equal(1);
-      expect(without.err).to.include('/style: unknown style "fixture"; known styles: electa, emalidate, melissa');
+      expect(without.err).to.include('/style: unknown style "fixture"; known styles: electa, emalidate, melissa, xdoc');
       const withPlugin = await run(['check', 'test/fixtures/outside-plugin/fixture.yaml', '--plugin', FIXTURE_PLUGIN]);
       expect(withPlugin.code).to.equal(0);
       expect(withPlugin.out).to.equal('ok: 1 policy (fixture)');

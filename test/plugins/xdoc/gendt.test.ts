@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { formatGenDt, parseGenDt } from '../../../plugins/xdoc/gendt.js';
+
+const AT = Date.UTC(2023, 2, 8, 22, 15, 53);
+
+describe('plugins/xdoc/gendt', () => {
+  describe('parseGenDt', () => {
+    it('reads the three shapes XDOC’s pages use as the same instant', () => {
+      expect(parseGenDt('2023-03-08T14:15:53-08:00')).to.equal(AT);
+      expect(parseGenDt('2023-03-08T22:15:53Z')).to.equal(AT);
+      expect(parseGenDt('20230308T221553')).to.equal(AT);
+      expect(parseGenDt('2023-03-09T03:45:53+05:30')).to.equal(AT);
+    });
+    it('reads .NET round-trip fractions (up to 7 digits) to the millisecond', () => {
+      expect(parseGenDt('2023-03-08T22:15:53.1234567Z')).to.equal(AT + 123);
+      expect(parseGenDt('2023-03-08T14:15:53.5-08:00')).to.equal(AT + 500);
+    });
+    for (const bad of [
+      '', '2023-03-08', '2023-03-08T22:15:53', '2023-03-08 22:15:53Z', '2023-02-30T00:00:00Z', '2023-13-01T00:00:00Z',
+      '2023-03-08T24:00:00Z', '2023-03-08T22:60:00Z', '2023-03-08T22:15:53+15:00', '20230308T2215', '20230308221553',
+      '2023-03-08T22:15:53.12345678Z', ' 2023-03-08T22:15:53Z', '２０２３-03-08T22:15:53Z',
+    ]) {
+      it(`refuses ${JSON.stringify(bad)}`, () => expect(parseGenDt(bad)).to.equal(undefined));
+    }
+  });
+  describe('formatGenDt', () => {
+    it('writes UTC to the second, which parseGenDt reads back', () => {
+      expect(formatGenDt(AT + 999)).to.equal('2023-03-08T22:15:53Z');
+      expect(parseGenDt(formatGenDt(AT))).to.equal(AT);
+    });
+  });
+});
