@@ -92,6 +92,22 @@ describe('server/cli main', () => {
       const noCid = await run(['verify', '--policy', 'electa', '00000000-0000-4000-8000-000000000000']);
       expect(noCid.out).to.equal('ERR_REQUEST_INVALID');
     });
+    it('issues an XDOC XST (and XUT) as JSON, and verify checks one against --param XSC', async () => {
+      const env = { XDOC_KEY_HEX: 'ab'.repeat(32), XDOC_CONTEXT: 'CliContext', XDOC_APPKEY: 'cli-appkey', XDOC_INIT_VECTOR: 'Zz9!Yy8?' };
+      const issued = await run(['issue', '--policy', 'xdoc'], env);
+      expect(issued.code).to.equal(0);
+      expect(issued.err).to.not.include('XDOC_');
+      const { XST, XUT } = JSON.parse(issued.out) as { XST: string; XUT: string };
+      const verified = await run(['verify', '--policy', 'xdoc', '--param', 'XSC=CliContext', '--param', `XUT=${XUT}`, XST], env);
+      expect(verified.code).to.equal(0);
+      expect(JSON.parse(verified.out)).to.deep.include({ policyId: 'xdoc', subject: 'demo-user', credentialId: 'tokensmith-demo' });
+      const other = await run(['verify', '--policy', 'xdoc', '--param', 'XSC=Another', XST], env);
+      expect([other.code, other.out]).to.deep.equal([1, 'ERR_TOKEN_CONTEXT_MISMATCH']);
+      const rekeyed = await run(['verify', '--policy', 'xdoc', '--param', 'XSC=CliContext', XST], { ...env, XDOC_INIT_VECTOR: '@1B2c3D4' });
+      expect([rekeyed.code, rekeyed.out]).to.deep.equal([1, 'ERR_TOKEN_UNDECRYPTABLE']);
+      const query = await run(['issue', '--policy', 'xdoc', '--param', 'format=query'], env);
+      expect(query.out).to.match(/^XSC=CliContext&XST=[A-Za-z0-9%]+&XUT=[A-Za-z0-9%]+$/);
+    });
     it('refuses bad usage with exit 2', async () => {
       expect((await run(['issue'])).code).to.equal(2);
       expect((await run(['verify', '--policy', 'emalidate'])).code).to.equal(2);
@@ -127,6 +143,9 @@ describe('server/cli main', () => {
         expect(res.status).to.equal(200);
         expect(stderr).to.include('WARNING store: the embedded memory store');
         expect(stderr).to.include('EMALIDATE_SECRET is not set');
+        expect(stderr).to.include('XDOC_KEY_HEX is not set');
+        const xdoc = (await (await fetch(`${url}/xdoc/token`, { method: 'POST' })).json()) as { query: string };
+        expect((await fetch(`${url}/xdoc/demo?${xdoc.query}`)).status).to.equal(200);
       } finally {
         child.kill('SIGTERM');
       }
