@@ -2,8 +2,9 @@ import { webcrypto } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { tokenRequestFrom } from '../core/request.js';
 import { boot } from '../server/bootstrap.js';
-import { BENCH_ENV, POLICY_FILE } from './env.js';
+import { BENCH_ENV, POLICY_FILE, XDOC_POLICY_FILE } from './env.js';
 import { handIssue } from './servers.js';
+import { handXdoc } from './xdoc.js';
 
 const ROUND_MS = 1_000;
 const ROUND_MAX_OPS = 500_000;
@@ -39,10 +40,20 @@ export interface InProcessResult {
   name: string;
   ours: number;
   baseline: number;
+  target: number;
+}
+
+/**
+ * The in-process pairs whose name contains one of `only` (all when empty): `emalidate`
+ * (engine against raw jose) and `xdoc` (engine against raw node:crypto AES).
+ */
+export async function runInProcess(only: readonly string[] = []): Promise<InProcessResult[]> {
+  const wanted = (name: string) => only.length === 0 || only.some((w) => name.includes(w));
+  return [...(wanted('emalidate') ? await emalidatePairs() : []), ...(wanted('xdoc') ? await xdocPairs() : [])];
 }
 
 /** engine.issue / engine.verify against raw jose with a key imported once. */
-export async function runInProcess(): Promise<InProcessResult[]> {
+async function emalidatePairs(): Promise<InProcessResult[]> {
   const { engine, store } = await boot({ policies: [POLICY_FILE], store: 'memory', env: BENCH_ENV });
   try {
     const raw = new TextEncoder().encode(BENCH_ENV['EMALIDATE_SECRET']);
@@ -55,8 +66,31 @@ export async function runInProcess(): Promise<InProcessResult[]> {
       () => jwtVerify(token, key, { algorithms: ['HS256'], issuer: 'emalidate.com' }),
     );
     return [
-      { name: 'engine.issue vs jose SignJWT', ...issue },
-      { name: 'engine.verify vs jose jwtVerify', ...verify },
+      { name: 'engine.issue vs jose SignJWT', ...issue, target: 0.8 },
+      { name: 'engine.verify vs jose jwtVerify', ...verify, target: 0.8 },
+    ];
+  } finally {
+    await store.close();
+  }
+}
+
+/** XST mint and verify through the engine (policies/xdoc.yaml: AES-256-CBC, XML) against raw node:crypto. */
+async function xdocPairs(): Promise<InProcessResult[]> {
+  const { engine, store } = await boot({ policies: [XDOC_POLICY_FILE], store: 'memory', env: BENCH_ENV });
+  try {
+    const context = BENCH_ENV['XDOC_CONTEXT'] as string;
+    const hand = handXdoc(BENCH_ENV['XDOC_KEY_HEX'] as string, BENCH_ENV['XDOC_INIT_VECTOR'] as string, {
+      context, appId: 'tokensmith-demo', appKey: BENCH_ENV['XDOC_APPKEY'] as string,
+    });
+    const anyone = tokenRequestFrom({}, '127.0.0.1');
+    const receive = tokenRequestFrom({ XSC: context }, '127.0.0.1');
+    const mint = await pair(() => engine.issue('xdoc', anyone), async () => hand.mint(Date.now()));
+    const { token } = await engine.issue('xdoc', anyone);
+    if (hand.verify(token, context)['AppId'] !== 'tokensmith-demo') throw new Error('the baseline cannot read our token');
+    const verify = await pair(() => engine.verify('xdoc', token, receive), async () => hand.verify(token, context));
+    return [
+      { name: 'xdoc engine.issue (XST+XUT) vs raw node:crypto AES', ...mint, target: 0.7 },
+      { name: 'xdoc engine.verify (XST) vs raw node:crypto AES', ...verify, target: 0.7 },
     ];
   } finally {
     await store.close();

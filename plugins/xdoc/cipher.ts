@@ -91,9 +91,10 @@ export class KeySet {
       cipher.final();
       return Buffer.concat([nonce, body, cipher.getAuthTag()]);
     }
+    const cipher = createCipheriv(this.#algorithm, this.#key, this.#iv);
+    if (this.padding === 'PKCS7') return Buffer.concat([cipher.update(plain), cipher.final()]); // OpenSSL's own padding is PKCS7
     const padded = pad(plain, this.padding, this.#random);
     if (padded.length % BLOCK !== 0) throw new TypeError(`padding None: plaintext of ${padded.length} bytes is not a whole number of blocks`);
-    const cipher = createCipheriv(this.#algorithm, this.#key, this.#iv);
     cipher.setAutoPadding(false);
     return Buffer.concat([cipher.update(padded), cipher.final()]);
   }

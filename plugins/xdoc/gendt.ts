@@ -32,7 +32,15 @@ export function parseGenDt(text: string): number | undefined {
   return utc + fraction - offset;
 }
 
-/** The shape minted tokens use: UTC to the second, `2023-03-08T22:15:53Z`. */
+let lastSecond = Number.NaN;
+let lastText = '';
+
+/** The shape minted tokens use: UTC to the second, `2023-03-08T22:15:53Z` (tokens of one second share it). */
 export function formatGenDt(ms: number): string {
-  return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastText = `${new Date(second * 1000).toISOString().slice(0, 19)}Z`;
+    lastSecond = second;
+  }
+  return lastText;
 }

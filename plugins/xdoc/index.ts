@@ -9,7 +9,7 @@ export { XdocStyle, PARAM } from './style.js';
 export { KeySet, keyBytes, GCM_NONCE, GCM_TAG } from './cipher.js';
 export { passwordDeriveBytes, pbkdf2Sha1 } from './derive.js';
 export { parseGenDt, formatGenDt } from './gendt.js';
-export { parsePlaintext, buildPlaintext, SECURITY_FIELDS, ROOTS } from './plaintext.js';
+export { parsePlaintext, buildPlaintext, plaintextBuilder, SECURITY_FIELDS, ROOTS } from './plaintext.js';
 export { settingsSchema, check, USER_FIELDS, type XdocSettings, type KeySetSettings } from './schema.js';
 
 const ENCODERS: Readonly<Record<string, ReplyEncoder>> = { 'xdoc-json': new XdocJsonEncoder(), 'xdoc-query': new XdocQueryEncoder() };

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { Parser } from 'xml2js';
 import { xmlTemplate } from '../encoders/xml.js';
 import { USER_FIELDS, type Plaintext } from './schema.js';
@@ -14,12 +15,11 @@ export type Fields = ReadonlyMap<Field, string>;
 const CANONICAL: ReadonlyMap<string, Field> = new Map([...SECURITY_FIELDS, ...USER_FIELDS].map((f) => [f.toLowerCase(), f]));
 const ROOT_NAMES = new Set(ROOTS.map((r) => r.toLowerCase()));
 
-// Strict: a wrong key almost never yields valid UTF-8, so garbage fails here rather than later.
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 // Strict sax, attributes ignored, arrays always (so a repeated element is seen). sax does not
 // read DTDs (no external entities, no entity expansion); a DOCTYPE is refused before parsing.
 const XML_OPTIONS = { strict: true, async: false, explicitArray: true, explicitRoot: true, ignoreAttrs: true, emptyTag: '' } as const;
 const DOCTYPE = /<!DOCTYPE|<!ENTITY/i;
+const isBlank = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09 || code === 0;
 const FORM_KEY = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 
 /** Collects fields under their canonical names; `undefined` when a field is given twice. */
@@ -39,7 +39,7 @@ function collect(entries: Iterable<[string, unknown]>): Map<Field, string> | und
 }
 
 function parseXml(text: string): Map<Field, string> | undefined {
-  if (DOCTYPE.test(text)) return undefined;
+  if (text.includes('<!') && DOCTYPE.test(text)) return undefined;
   let result: unknown;
   let failed = false;
   let rootEnd = -1;
@@ -99,13 +99,13 @@ function parseForm(text: string): Map<Field, string> | undefined {
  * @example parsePlaintext(Buffer.from('Context=c&AppId=a'))?.get('AppId') // 'a'
  */
 export function parsePlaintext(bytes: Buffer): Fields | undefined {
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
-  text = text.replace(/[\s\0]+$/, '').replace(/^\s+/, '');
+  // Strict: a wrong key almost never yields valid UTF-8, so garbage fails here rather than later.
+  if (!isUtf8(bytes)) return undefined;
+  let start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0; // a UTF-8 BOM
+  let end = bytes.length;
+  while (end > start && isBlank(bytes[end - 1] as number)) end--;
+  while (start < end && isBlank(bytes[start] as number)) start++;
+  const text = bytes.toString('utf8', start, end);
   switch (text[0]) {
     case '<':
       return parseXml(text);
@@ -118,35 +118,33 @@ export function parsePlaintext(bytes: Buffer): Fields | undefined {
   }
 }
 
-type Template = (values: readonly string[]) => string;
-const templates = new Map<string, Template>();
-
-/** XML text through an xml2js-rendered template per root and field list (rendered once). */
-function xmlText(root: string, fields: readonly (readonly [string, string])[]): string {
-  const names = fields.map(([name]) => name);
-  const id = `${root}:${names.join(',')}`;
-  let template = templates.get(id);
-  if (template === undefined) {
-    template = xmlTemplate((slot) => ({ [root]: Object.fromEntries(names.map((name, i) => [name, slot(i)])) }));
-    templates.set(id, template);
-  }
-  return template(fields.map(([, value]) => value));
-}
+/** Writes one token shape: the values, in the order of the names it was made for. */
+export type PlaintextBuilder = (values: readonly string[]) => string;
 
 /**
- * The plaintext of a token to mint, in `format`; `root` is the XML root element (JSON and
- * form-url have none). Values are text; XML is escaped by xml2js's rules.
+ * A writer for tokens with these fields, in `format`; `root` is the XML root element (JSON and
+ * form-url have none). XML goes through a template that xml2js renders once with slots, so
+ * each token is xml2js's bytes (its escaping included) without a document tree per token.
  *
- * @example buildPlaintext('xml', 'SecurityToken', [['Context', 'c'], ['AppId', 'a']])
+ * @example plaintextBuilder('xml', 'SecurityToken', ['Context', 'AppId'])(['c', 'a'])
  * // '<SecurityToken><Context>c</Context><AppId>a</AppId></SecurityToken>'
  */
-export function buildPlaintext(format: Plaintext, root: string, fields: readonly (readonly [string, string])[]): string {
+export function plaintextBuilder(format: Plaintext, root: string, names: readonly string[]): PlaintextBuilder {
   switch (format) {
     case 'xml':
-      return xmlText(root, fields);
+      return xmlTemplate((slot) => ({ [root]: Object.fromEntries(names.map((name, i) => [name, slot(i)])) }));
     case 'json':
-      return JSON.stringify(Object.fromEntries(fields));
+      return (values) => {
+        const object: Record<string, string> = {};
+        names.forEach((name, i) => (object[name] = values[i] as string));
+        return JSON.stringify(object);
+      };
     case 'form':
-      return new URLSearchParams(fields as [string, string][]).toString();
+      return (values) => new URLSearchParams(names.map((name, i): [string, string] => [name, values[i] as string])).toString();
   }
+}
+
+/** One token's plaintext, for tests and one-off use (`plaintextBuilder` for many). */
+export function buildPlaintext(format: Plaintext, root: string, fields: readonly (readonly [string, string])[]): string {
+  return plaintextBuilder(format, root, fields.map(([name]) => name))(fields.map(([, value]) => value));
 }

@@ -11,8 +11,8 @@ import type {
 import { isBase64 } from './bytes.js';
 import { KeySet } from './cipher.js';
 import { formatGenDt, parseGenDt } from './gendt.js';
-import { buildPlaintext, parsePlaintext, type Field, type Fields } from './plaintext.js';
-import { DEFAULT_MAX_TOKEN_LENGTH, USER_FIELDS, type MintSettings, type XdocSettings } from './schema.js';
+import { parsePlaintext, plaintextBuilder, type Field, type Fields, type PlaintextBuilder } from './plaintext.js';
+import { DEFAULT_MAX_TOKEN_LENGTH, USER_FIELDS, type XdocSettings } from './schema.js';
 
 /** Request parameters of XDOC's receiving side. */
 export const PARAM = { context: 'XSC', security: 'XST', user: 'XUT' } as const;
@@ -42,6 +42,9 @@ class XdocInstance implements SelfContainedStyle {
   readonly #maxLength: number;
   readonly #appKeys: readonly Buffer[];
   readonly #binds: boolean;
+  readonly #fixedGrant: GrantRequest | undefined;
+  /** Plaintext writers by root and field list; a policy mints a handful of shapes. */
+  readonly #builders = new Map<string, PlaintextBuilder>();
 
   constructor(policy: Policy, clock: Clock, random: Random) {
     this.#policy = policy;
@@ -53,6 +56,11 @@ class XdocInstance implements SelfContainedStyle {
     this.#maxLength = this.#settings.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
     this.#appKeys = (this.#settings.appKeys ?? []).map(digest);
     this.#binds = policy.ipBinding.mode !== 'off';
+    const mint = this.#settings.mint;
+    // Nothing in the request changes what is minted: the grant is the same every time.
+    if (!mint?.userFromRequest && mint?.client !== 'caller') {
+      this.#fixedGrant = Object.freeze(this.readGrant({ param: () => undefined, clientAddress: '' }));
+    }
   }
 
   /**
@@ -60,9 +68,10 @@ class XdocInstance implements SelfContainedStyle {
    * with `mint.userFromRequest` the user fields come from the parameters of the same names.
    */
   readGrant(request: TokenRequest): GrantRequest {
-    const grant: GrantRequest = { ttlMs: this.#maxAgeMs };
     const id = request.param('client_id');
     const secret = request.param('client_secret');
+    if (this.#fixedGrant !== undefined && id === undefined && secret === undefined) return this.#fixedGrant;
+    const grant: GrantRequest = { ttlMs: this.#maxAgeMs };
     if (id !== undefined) grant.credentialId = id;
     if (secret !== undefined) grant.secret = secret;
     const mint = this.#settings.mint;
@@ -109,17 +118,31 @@ class XdocInstance implements SelfContainedStyle {
     if (mint === undefined) throw new RequestInvalidError('this policy only verifies XDOC tokens (it has no mint block)', { policyId: this.#policy.id });
     const given = grant.claims ?? {};
     const client = grant.boundAddress ?? given['Client'];
-    const security: [Field, string][] = [['Context', this.#settings.context], ['AppId', mint.appId]];
-    if (mint.appKey !== undefined) security.push(['AppKey', mint.appKey]);
-    security.push(['GenDT', formatGenDt(grant.issuedAt)]);
-    if (client !== undefined) security.push(['Client', client]);
-    const user: [Field, string][] = USER_FIELDS.filter((f) => given[f] !== undefined).map((f) => [f, given[f] as string]);
-    const separate = user.length > 0 && (mint.userToken ?? 'separate') === 'separate';
-    const token = this.#seal(mint, mint.xmlRoot ?? 'SecurityToken', separate ? security : [...security, ...user]);
-    const claims: Record<string, unknown> = Object.fromEntries([...security, ...user].filter(([name]) => name !== 'AppKey'));
-    if (claims['ExtFlags'] !== undefined) claims['ExtFlags'] = Number(claims['ExtFlags']);
-    if (separate) claims[PARAM.user] = this.#seal(mint, 'UserToken', user);
-    return { token, subject: (given['UserName'] ?? mint.appId), claims };
+    const names: Field[] = mint.appKey === undefined ? ['Context', 'AppId', 'GenDT'] : ['Context', 'AppId', 'AppKey', 'GenDT'];
+    const values = mint.appKey === undefined ? [this.#settings.context, mint.appId] : [this.#settings.context, mint.appId, mint.appKey];
+    values.push(formatGenDt(grant.issuedAt));
+    if (client !== undefined) {
+      names.push('Client');
+      values.push(client);
+    }
+    const claims: Record<string, unknown> = { Context: this.#settings.context, AppId: mint.appId, GenDT: values[names.indexOf('GenDT')] };
+    if (client !== undefined) claims['Client'] = client;
+    const userNames: Field[] = [];
+    const userValues: string[] = [];
+    for (const name of USER_FIELDS) {
+      const value = given[name];
+      if (value === undefined) continue;
+      userNames.push(name);
+      userValues.push(value);
+      claims[name] = name === 'ExtFlags' ? Number(value) : value;
+    }
+    const root = mint.xmlRoot ?? 'SecurityToken';
+    if (userNames.length && (mint.userToken ?? 'separate') === 'separate') {
+      claims[PARAM.user] = this.#seal('UserToken', userNames, userValues);
+      return { token: this.#seal(root, names, values), subject: given['UserName'] as string, claims };
+    }
+    const token = this.#seal(root, [...names, ...userNames], [...values, ...userValues]);
+    return { token, subject: given['UserName'] ?? mint.appId, claims };
   }
 
   async open(token: string, request: TokenRequest): Promise<TokenRecord> {
@@ -187,10 +210,16 @@ class XdocInstance implements SelfContainedStyle {
     return found;
   }
 
-  #seal(mint: MintSettings, root: string, fields: readonly (readonly [string, string])[]): string {
+  /** Encrypts one token with the first key set: plaintext by a builder made once per shape. */
+  #seal(root: string, names: readonly string[], values: readonly string[]): string {
+    const shape = `${root}>${names.join(',')}`;
+    let build = this.#builders.get(shape);
+    if (build === undefined) {
+      build = plaintextBuilder(this.#settings.mint?.plaintext ?? 'xml', root, names);
+      this.#builders.set(shape, build);
+    }
     const set = this.#keys[0] as KeySet;
-    const format = mint.plaintext ?? 'xml';
-    let text = buildPlaintext(format, root, fields);
+    let text = build(values);
     // Padding None: fill to a whole block with spaces, which XML and JSON ignore after the document.
     if (set.needsAlignedInput) text += ' '.repeat((16 - (Buffer.byteLength(text) % 16)) % 16);
     return set.encrypt(Buffer.from(text, 'utf8')).toString('base64');
@@ -213,7 +242,7 @@ class XdocInstance implements SelfContainedStyle {
         throw fail();
       }
     }
-    text = text.replaceAll(' ', '+');
+    if (text.includes(' ')) text = text.replaceAll(' ', '+');
     if (!isBase64(text)) throw fail();
     const bytes = Buffer.from(text, 'base64');
     const plains = this.#keys.map((set) => set.decrypt(bytes));
