@@ -24,7 +24,7 @@ export function decodeBytes(text: string, encoding: ByteEncoding | 'utf8'): Buff
     case 'base64':
       return isBase64(text) ? Buffer.from(text, 'base64') : undefined;
     case 'ascii':
-      return /^[\x00-\x7f]*$/.test(text) ? Buffer.from(text, 'latin1') : undefined;
+      return /^\p{ASCII}*$/u.test(text) ? Buffer.from(text, 'latin1') : undefined;
     case 'utf8':
       return wellFormed(text) ? Buffer.from(text, 'utf8') : undefined;
     case 'utf16le':
