@@ -157,7 +157,7 @@ export class Engine {
     const minted = await style.mint(grant);
     const subject = credential?.subject ?? minted.subject;
     const record: TokenRecord = {
-      tokenId, policyId, scopes, issuedAt, expiresAt,
+      tokenId: minted.tokenId ?? tokenId, policyId, scopes, issuedAt, expiresAt,
       ...(subject === undefined ? {} : { subject }),
       ...(credentialId === undefined ? {} : { credentialId }),
       ...(boundAddress === undefined ? {} : { boundAddress }),

@@ -141,6 +141,12 @@ export interface MintedToken {
   readonly subject?: string;
   /** Style-specific claims to keep in the record (e.g. the JWT payload). */
   readonly claims?: Readonly<Record<string, unknown>>;
+  /**
+   * The token's id when the style derives it from the token itself (XDOC: a hash of the
+   * ciphertext, since its plaintext has no `jti`), so that issue and verify agree; default the
+   * grant's `tokenId`.
+   */
+  readonly tokenId?: string;
 }
 
 /** A style whose tokens carry their own claims (JWT, encrypted XDOC token). */

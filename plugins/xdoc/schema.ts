@@ -236,8 +236,12 @@ export function check(raw: Readonly<Record<string, unknown>>, policy: Policy): I
     issues.push({ path: '/mint/userToken', message: 'userToken without user fields (mint.user or mint.userFromRequest)' });
   }
   const maxAge = parseDuration(settings.maxAge ?? '5m') as number;
-  if (mint !== undefined && (maxAge < policy.ttl.minMs || maxAge > policy.ttl.maxMs)) {
-    issues.push({ path: '/maxAge', message: `maxAge is the lifetime of minted tokens and must lie within ttl min..max (${policy.ttl.minMs / 1000}s..${policy.ttl.maxMs / 1000}s)` });
+  const lifetime = maxAge + (parseDuration(settings.clockSkew ?? '30s') as number);
+  if (mint !== undefined && (lifetime < policy.ttl.minMs || lifetime > policy.ttl.maxMs)) {
+    issues.push({
+      path: '/maxAge',
+      message: `maxAge + clockSkew is the lifetime of minted tokens and must lie within ttl min..max (${policy.ttl.minMs / 1000}s..${policy.ttl.maxMs / 1000}s)`,
+    });
   }
   if (mint === undefined && policy.routes.length) {
     issues.push({ path: '', message: 'this policy has an issuing route but no mint block (appId, …): add mint, or remove the route to only verify' });

@@ -20,6 +20,8 @@ const UNDECRYPTABLE = 'the token cannot be decrypted';
 // Most control characters cannot travel in XML 1.0 text: all are refused in user fields read from a request.
 const CONTROL = /\p{Cc}/u;
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+/** XDOC plaintext has no `jti`: a token's id is the SHA-256 of its ciphertext (the same for every encoding of it). */
+const tokenIdOf = (ciphertext: Buffer): string => createHash('sha256').update(ciphertext).digest('base64url');
 
 /** What `open` learnt from a token's ciphertext. */
 interface Opened {
@@ -71,7 +73,8 @@ class XdocInstance implements SelfContainedStyle {
     const id = request.param('client_id');
     const secret = request.param('client_secret');
     if (this.#fixedGrant !== undefined && id === undefined && secret === undefined) return this.#fixedGrant;
-    const grant: GrantRequest = { ttlMs: this.#maxAgeMs };
+    // The receiving side accepts a token until GenDT + maxAge + clockSkew: that is its lifetime.
+    const grant: GrantRequest = { ttlMs: this.#maxAgeMs + this.#skewMs };
     if (id !== undefined) grant.credentialId = id;
     if (secret !== undefined) grant.secret = secret;
     const mint = this.#settings.mint;
@@ -137,12 +140,14 @@ class XdocInstance implements SelfContainedStyle {
       claims[name] = name === 'ExtFlags' ? Number(value) : value;
     }
     const root = mint.xmlRoot ?? 'SecurityToken';
+    // The record describes the XST: its subject is the user only when the user is inside it.
     if (userNames.length && (mint.userToken ?? 'separate') === 'separate') {
-      claims[PARAM.user] = this.#seal('UserToken', userNames, userValues);
-      return { token: this.#seal(root, names, values), subject: given['UserName'] as string, claims };
+      claims[PARAM.user] = this.#seal('UserToken', userNames, userValues).toString('base64');
+      const sealed = this.#seal(root, names, values);
+      return { token: sealed.toString('base64'), tokenId: tokenIdOf(sealed), subject: mint.appId, claims };
     }
-    const token = this.#seal(root, [...names, ...userNames], [...values, ...userValues]);
-    return { token, subject: given['UserName'] ?? mint.appId, claims };
+    const sealed = this.#seal(root, [...names, ...userNames], [...values, ...userValues]);
+    return { token: sealed.toString('base64'), tokenId: tokenIdOf(sealed), subject: given['UserName'] ?? mint.appId, claims };
   }
 
   async open(token: string, request: TokenRequest): Promise<TokenRecord> {
@@ -172,7 +177,6 @@ class XdocInstance implements SelfContainedStyle {
       tokenId: id,
       policyId,
       subject: (claims['UserName'] ?? claims['AppId']) as string,
-      credentialId: claims['AppId'] as string,
       scopes: [],
       issuedAt,
       expiresAt,
@@ -211,7 +215,7 @@ class XdocInstance implements SelfContainedStyle {
   }
 
   /** Encrypts one token with the first key set: plaintext by a builder made once per shape. */
-  #seal(root: string, names: readonly string[], values: readonly string[]): string {
+  #seal(root: string, names: readonly string[], values: readonly string[]): Buffer {
     const shape = `${root}>${names.join(',')}`;
     let build = this.#builders.get(shape);
     if (build === undefined) {
@@ -222,7 +226,7 @@ class XdocInstance implements SelfContainedStyle {
     let text = build(values);
     // Padding None: fill to a whole block with spaces, which XML and JSON ignore after the document.
     if (set.needsAlignedInput) text += ' '.repeat((16 - (Buffer.byteLength(text) % 16)) % 16);
-    return set.encrypt(Buffer.from(text, 'utf8')).toString('base64');
+    return set.encrypt(Buffer.from(text, 'utf8'));
   }
 
   /**
@@ -248,7 +252,7 @@ class XdocInstance implements SelfContainedStyle {
     const plains = this.#keys.map((set) => set.decrypt(bytes));
     for (const plain of plains) {
       const fields = plain === undefined ? undefined : parsePlaintext(plain);
-      if (fields !== undefined) return { fields, id: createHash('sha256').update(bytes).digest('base64url') };
+      if (fields !== undefined) return { fields, id: tokenIdOf(bytes) };
     }
     throw fail();
   }

@@ -35,12 +35,13 @@ describe('policies/xdoc.yaml', () => {
   describe('positive cases', () => {
     it('mints an XST (AES-256-CBC, XML) and an XUT for the configured user; both verify with XSC', async () => {
       const { token, record } = await h.engine.issue('xdoc', anyone);
-      expect(record).to.include({ subject: 'demo-user', expiresAt: record.issuedAt + 300_000 });
+      // The record describes the XST (the user is in the XUT); it lives maxAge + clockSkew.
+      expect(record).to.include({ subject: 'tokensmith-demo', expiresAt: record.issuedAt + 330_000 });
       const xut = record.claims?.['XUT'] as string;
       expect(record.claims).to.deep.include({ Context: 'MySecurityContext', AppId: 'tokensmith-demo', UserName: 'demo-user', Email: 'demo-user@example.com' });
       expect(record.claims).to.not.have.property('AppKey');
       const alone = await h.engine.verify('xdoc', token, receive());
-      expect(alone).to.include({ subject: 'tokensmith-demo', credentialId: 'tokensmith-demo', issuedAt: VECTOR_GENDT + 10_000 });
+      expect(alone).to.include({ tokenId: record.tokenId, subject: 'tokensmith-demo', issuedAt: VECTOR_GENDT + 10_000, expiresAt: record.expiresAt });
       const both = await h.engine.verify('xdoc', token, receive({ XUT: xut }));
       expect(both.subject).to.equal('demo-user');
       expect(both.claims).to.deep.include({ Display: 'Demo User', Email: 'demo-user@example.com' });
@@ -79,7 +80,7 @@ describe('policies/xdoc.yaml', () => {
 
     it('revokes by token id until the token would expire, and introspects without XSC', async () => {
       const token = tokens['xst-form-compact'] as string;
-      expect(await h.engine.introspect(token, 'xdoc')).to.deep.include({ active: true, client_id: 'MyAppId', token_type: 'xdoc', iat: VECTOR_GENDT / 1000 });
+      expect(await h.engine.introspect(token, 'xdoc')).to.deep.include({ active: true, sub: 'MyAppId', token_type: 'xdoc', iat: VECTOR_GENDT / 1000 });
       expect(await h.engine.revoke(encodeURIComponent(token), 'xdoc')).to.equal(true);
       expect(await code(token)).to.equal('ERR_TOKEN_REVOKED');
     });

@@ -100,7 +100,7 @@ describe('server/cli main', () => {
       const { XST, XUT } = JSON.parse(issued.out) as { XST: string; XUT: string };
       const verified = await run(['verify', '--policy', 'xdoc', '--param', 'XSC=CliContext', '--param', `XUT=${XUT}`, XST], env);
       expect(verified.code).to.equal(0);
-      expect(JSON.parse(verified.out)).to.deep.include({ policyId: 'xdoc', subject: 'demo-user', credentialId: 'tokensmith-demo' });
+      expect(JSON.parse(verified.out)).to.deep.include({ policyId: 'xdoc', subject: 'demo-user' });
       const other = await run(['verify', '--policy', 'xdoc', '--param', 'XSC=Another', XST], env);
       expect([other.code, other.out]).to.deep.equal([1, 'ERR_TOKEN_CONTEXT_MISMATCH']);
       const rekeyed = await run(['verify', '--policy', 'xdoc', '--param', 'XSC=CliContext', XST], { ...env, XDOC_INIT_VECTOR: '@1B2c3D4' });

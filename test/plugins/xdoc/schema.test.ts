@@ -105,7 +105,7 @@ describe('plugins/xdoc/schema check (policy load errors)', () => {
     ]);
     const minted = text.replace('  maxAge: 5m\n', '  maxAge: 5m\n  mint: { appId: A, user: { UserName: u } }\n');
     expect(issues(minted)).to.deep.equal([
-      '/policies/x.yaml:7:11: /xdoc/maxAge: maxAge is the lifetime of minted tokens and must lie within ttl min..max (1s..120s)',
+      '/policies/x.yaml:7:11: /xdoc/maxAge: maxAge + clockSkew is the lifetime of minted tokens and must lie within ttl min..max (1s..120s)',
       '/policies/x.yaml:8:27: /xdoc/mint/user: a User Token needs UserName and Email',
     ]);
   });
