@@ -35,12 +35,16 @@ export function parseGenDt(text: string): number | undefined {
 let lastSecond = Number.NaN;
 let lastText = '';
 
-/** The shape minted tokens use: UTC to the second, `2023-03-08T22:15:53Z` (tokens of one second share it). */
-export function formatGenDt(ms: number): string {
+/**
+ * UTC to the second, `2023-03-08T22:15:53Z`; with `subMs` (0..9999, in 100 ns ticks) .NET's
+ * round-trip shape with seven fraction digits, `2023-03-08T22:15:53.1234567Z`.
+ */
+export function formatGenDt(ms: number, subMs?: number): string {
   const second = Math.floor(ms / 1000);
   if (second !== lastSecond) {
-    lastText = `${new Date(second * 1000).toISOString().slice(0, 19)}Z`;
+    lastText = new Date(second * 1000).toISOString().slice(0, 19);
     lastSecond = second;
   }
-  return lastText;
+  if (subMs === undefined) return `${lastText}Z`;
+  return `${lastText}.${String((ms - second * 1000) * 10_000 + subMs).padStart(7, '0')}Z`;
 }

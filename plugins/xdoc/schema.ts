@@ -74,6 +74,10 @@ export const settingsSchema = {
         plaintext: { enum: [...PLAINTEXTS], description: 'plaintext format of minted tokens. Default xml' },
         xmlRoot: { enum: ['SecurityToken', 'token'], description: 'root element of a minted XST in XML (token = the older pages). Default SecurityToken' },
         client: { enum: ['none', 'caller'], description: "caller: Client carries the caller's address (the bound address when the policy binds). Default none" },
+        genDt: {
+          enum: ['ticks', 'seconds'],
+          description: 'ticks: GenDT in .NET round-trip form with 7 fraction digits, so that tokens minted in one second differ; seconds: 2023-03-08T22:15:53Z. Default ticks',
+        },
         user: userSchema,
         userFromRequest: {
           type: 'boolean',
@@ -135,6 +139,7 @@ export interface MintSettings {
   readonly plaintext?: Plaintext;
   readonly xmlRoot?: 'SecurityToken' | 'token';
   readonly client?: 'none' | 'caller';
+  readonly genDt?: 'ticks' | 'seconds';
   readonly user?: UserValues;
   readonly userFromRequest?: boolean;
   readonly userToken?: 'separate' | 'combined';

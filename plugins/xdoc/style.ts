@@ -38,6 +38,7 @@ class XdocInstance implements SelfContainedStyle {
   readonly #policy: Policy;
   readonly #settings: XdocSettings;
   readonly #clock: Clock;
+  readonly #random: Random;
   readonly #keys: readonly KeySet[];
   readonly #maxAgeMs: number;
   readonly #skewMs: number;
@@ -52,6 +53,7 @@ class XdocInstance implements SelfContainedStyle {
     this.#policy = policy;
     this.#settings = policy.settings as unknown as XdocSettings;
     this.#clock = clock;
+    this.#random = random;
     this.#keys = this.#settings.keys.map((set) => new KeySet(set, random));
     this.#maxAgeMs = parseDuration(this.#settings.maxAge ?? '5m') as number;
     this.#skewMs = parseDuration(this.#settings.clockSkew ?? '30s') as number;
@@ -123,7 +125,7 @@ class XdocInstance implements SelfContainedStyle {
     const client = grant.boundAddress ?? given['Client'];
     const names: Field[] = mint.appKey === undefined ? ['Context', 'AppId', 'GenDT'] : ['Context', 'AppId', 'AppKey', 'GenDT'];
     const values = mint.appKey === undefined ? [this.#settings.context, mint.appId] : [this.#settings.context, mint.appId, mint.appKey];
-    values.push(formatGenDt(grant.issuedAt));
+    values.push(this.#genDt(grant.issuedAt));
     if (client !== undefined) {
       names.push('Client');
       values.push(client);
@@ -204,6 +206,16 @@ class XdocInstance implements SelfContainedStyle {
       claims['ExtFlags'] = Number(claims['ExtFlags']);
     }
     return claims;
+  }
+
+  /**
+   * GenDT for a minted token. CBC with XDOC's fixed Init Vector gives the same ciphertext for
+   * the same plaintext, so two XSTs minted in one second would be one token to revocation and
+   * single use; random sub-millisecond ticks (.NET's 100 ns units) keep them apart.
+   */
+  #genDt(issuedAt: number): string {
+    if (this.#settings.mint?.genDt === 'seconds') return formatGenDt(issuedAt);
+    return formatGenDt(issuedAt, this.#random.bytes(2).readUInt16BE(0) % 10_000);
   }
 
   /** Constant time over every listed key: no early exit that would tell how many matched. */

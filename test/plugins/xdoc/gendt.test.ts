@@ -28,5 +28,10 @@ describe('plugins/xdoc/gendt', () => {
       expect(formatGenDt(AT + 999)).to.equal('2023-03-08T22:15:53Z');
       expect(parseGenDt(formatGenDt(AT))).to.equal(AT);
     });
+    it('writes .NET’s seven fraction digits with sub-millisecond ticks, read back to the millisecond', () => {
+      expect(formatGenDt(AT + 45, 6789)).to.equal('2023-03-08T22:15:53.0456789Z');
+      expect(formatGenDt(AT, 0)).to.equal('2023-03-08T22:15:53.0000000Z');
+      expect(parseGenDt(formatGenDt(AT + 999, 9999))).to.equal(AT + 999);
+    });
   });
 });

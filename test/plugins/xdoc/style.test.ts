@@ -87,6 +87,25 @@ describe('plugins/xdoc/style', () => {
     });
   });
 
+  describe('having CBC with a fixed Init Vector (XDOC’s way)', () => {
+    const cbc = `    - { name: k, keySize: 256, mode: CBC, padding: PKCS7, initVector: "@1B2c3D4", key: "${KEY_A}" }\n`;
+    it('mints two different tokens at the same instant (GenDT ticks), so revoking one leaves the other', async () => {
+      h = await bootPolicy(`  mint: { appId: A }\n  keys:\n${cbc}`);
+      const [one, two] = [await h.engine.issue('x', receive()), await h.engine.issue('x', receive())];
+      expect(one.token).to.not.equal(two.token);
+      expect(one.record.claims?.['GenDT']).to.match(/^2026-11-22T12:00:00\.000\d{4}Z$/);
+      await h.engine.revoke(one.token, 'x');
+      expect((await rejection(() => h.engine.verify('x', one.token, receive()))).code).to.equal('ERR_TOKEN_REVOKED');
+      expect((await h.engine.verify('x', two.token, receive())).tokenId).to.equal(two.record.tokenId);
+    });
+    it('with genDt: seconds writes GenDT as the pages show it, and the same instant gives the same token', async () => {
+      h = await bootPolicy(`  mint: { appId: A, genDt: seconds }\n  keys:\n${cbc}`);
+      const [one, two] = [await h.engine.issue('x', receive()), await h.engine.issue('x', receive())];
+      expect(one.record.claims?.['GenDT']).to.equal('2026-11-22T12:00:00Z');
+      expect(one.token).to.equal(two.token);
+    });
+  });
+
   describe('having padding None on CBC', () => {
     it('fills minted XML with spaces to a whole block, and reads it back', async () => {
       h = await bootPolicy(`  mint: { appId: A }\n  keys:\n    - { name: k, keySize: 128, mode: CBC, padding: None, initVector: "@1B2c3D4", key: "${'33'.repeat(16)}" }\n`);
