@@ -1,7 +1,8 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256Bytes } from '../core/digest.js';
 import type { Engine } from '../core/engine.js';
 import { AdminUnauthorizedError, MethodNotAllowedError, RequestInvalidError } from '../core/errors.js';
 import type { HttpMethod, IssueRoute, Policy } from '../core/policy/types.js';
@@ -144,10 +145,10 @@ async function protectedDemo(ctx: Context, _next: Next): Promise<void> {
 
 function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody: Middleware): Router {
   const router = new Router();
-  const expected = adminSecret === undefined ? undefined : createHash('sha256').update(adminSecret).digest();
+  const expected = adminSecret === undefined ? undefined : sha256Bytes(adminSecret);
   const authorize: Middleware = async function authorizeAdmin(ctx, next) {
     const given = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
-    const digest = createHash('sha256').update(given ?? '').digest();
+    const digest = sha256Bytes(given ?? '');
     if (expected === undefined || given === undefined || !timingSafeEqual(digest, expected)) {
       ctx.set('www-authenticate', 'Bearer realm="tokensmith-admin"');
       throw new AdminUnauthorizedError('admin secret missing or wrong');
