@@ -175,15 +175,21 @@ describe('server/demo in headless Chromium (the Melissa browser flow, end to end
     expect(JSON.parse((await page.locator('#result').textContent()) ?? '')).to.deep.equal({ Version: 'tokensmith', ResultCode: 'GE05', Results: [] });
   });
 
-  it('enforces the CSP in the browser: an inline script injected into the page does not run', async () => {
+  it('enforces the CSP in the browser: Trusted Types refuse script text, and script-src refuses inline scripts', async () => {
     const page = await context.newPage();
     await page.goto(`${host.url}/demo/melissa`, { waitUntil: 'load' });
-    const ran = await page.evaluate(`(() => {
-      const s = document.createElement('script');
-      try { s.text = 'window.__inline = true'; } catch { return 'blocked by Trusted Types'; }
-      document.body.append(s);
-      return window.__inline === true ? 'ran' : 'blocked by script-src';
+    const outcome = await page.evaluate(`(() => {
+      const result = {};
+      const plain = document.createElement('script');
+      try { plain.text = 'window.__plain = true'; result.trustedTypes = 'allowed'; } catch { result.trustedTypes = 'refused'; }
+      // A Trusted Types policy gets past the first layer; script-src 'self' must still stop the inline script.
+      const policy = trustedTypes.createPolicy('test', { createScript: (s) => s });
+      const inline = document.createElement('script');
+      inline.text = policy.createScript('window.__inline = true');
+      document.body.append(inline);
+      result.inlineScript = window.__inline === true ? 'ran' : 'refused';
+      return result;
     })()`);
-    expect(ran).to.be.oneOf(['blocked by Trusted Types', 'blocked by script-src']);
+    expect(outcome).to.deep.equal({ trustedTypes: 'refused', inlineScript: 'refused' });
   });
 });
