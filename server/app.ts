@@ -9,6 +9,7 @@ import type { HttpMethod, IssueRoute, Policy } from '../core/policy/types.js';
 import { hasReadiness, type Logger } from '../core/ports.js';
 import { TrustedProxies } from './client-ip.js';
 import { errorMiddleware } from './error-middleware.js';
+import { melissaDemo } from './demo.js';
 import { tokenRequestOf } from './params.js';
 import { addressOf, requireToken, type TokenState } from './require-token.js';
 
@@ -21,6 +22,8 @@ export interface AppOptions {
   /** Largest accepted request body (form or JSON). Default `16kb`. */
   readonly bodyLimit?: string;
   readonly logger?: Logger;
+  /** Serves the Melissa browser demo at `GET /demo/melissa` (see `server/demo.ts`). Default off. */
+  readonly demo?: boolean;
 }
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
@@ -56,6 +59,7 @@ export function createApp(options: AppOptions): Koa {
   const admin = adminRouter(engine, options.adminSecret, parseBody);
 
   app.use(errorMiddleware(engine, logger));
+  if (options.demo) app.use(melissaDemo(engine));
   app.use(async function policyRoutes(ctx: Context, next: Next): Promise<void> {
     const route = routesFor().get(ctx.path);
     if (route === undefined) return next();
