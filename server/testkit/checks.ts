@@ -185,7 +185,7 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
     },
   },
   {
-    name: 'manifest: each settings schema is a valid JSON Schema that ajv compiles in strict mode',
+    name: 'settings schema: each style’s settings schema is a valid JSON Schema of type object that ajv compiles in strict mode',
     async run({ underTest }) {
       const problems: string[] = [];
       for (const style of underTest.flatMap((m) => m.manifests.flatMap((x) => x.styles ?? []))) {
