@@ -50,6 +50,28 @@ function toIssue(error: ErrorObject, document: PolicyDocument): PolicyIssue | un
           ? `expected a duration such as 300s, 20m or 99h; got ${describe(error.data)}`
           : `expected text matching ${String(params['pattern'])}; got ${describe(error.data)}`,
       );
+    case 'minimum':
+    case 'maximum':
+      return document.issue(path, `expected ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params['limit'])}; got ${describe(error.data)}`);
+    case 'minItems':
+    case 'maxItems': {
+      const limit = Number(params['limit']);
+      const count = Array.isArray(error.data) ? error.data.length : 0;
+      return document.issue(
+        path,
+        `expected ${error.keyword === 'minItems' ? 'at least' : 'at most'} ${limit} ${limit === 1 ? 'item' : 'items'}; got ${count === 0 ? 'an empty list' : `${count}`}`,
+      );
+    }
+    case 'minLength':
+    case 'maxLength': {
+      // The value may be a secret: say how long it is, never what it is.
+      const limit = Number(params['limit']);
+      const length = typeof error.data === 'string' ? [...error.data].length : 0;
+      return document.issue(
+        path,
+        `expected ${error.keyword === 'minLength' ? 'at least' : 'at most'} ${limit} ${limit === 1 ? 'character' : 'characters'}; got ${length === 0 ? 'an empty string' : `${length}`}`,
+      );
+    }
     case 'uniqueItems':
       return document.issue(path, 'expected each item once; an item is listed twice');
     default:
