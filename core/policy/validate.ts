@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { DURATION_PATTERN } from '../duration.js';
-import type { PolicyIssue } from '../errors.js';
+import { PluginLoadError, type PolicyIssue } from '../errors.js';
 import type { StyleManifest } from '../ports.js';
 import type { PolicyDocument } from './document.js';
 import { buildPolicySchema } from './schema.js';
@@ -11,11 +11,30 @@ const compiled = new WeakMap<ReadonlyMap<string, StyleManifest>, ValidateFunctio
 export function validatorFor(styles: ReadonlyMap<string, StyleManifest>): ValidateFunction {
   let validate = compiled.get(styles);
   if (validate === undefined) {
-    const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, coerceTypes: false, useDefaults: false, removeAdditional: false });
-    validate = ajv.compile(buildPolicySchema(styles));
+    const ajv = newAjv();
+    try {
+      validate = ajv.compile(buildPolicySchema(styles));
+    } catch (err) {
+      throw schemaFault(styles, err);
+    }
     compiled.set(styles, validate);
   }
   return validate;
+}
+
+const newAjv = (): Ajv =>
+  new Ajv({ allErrors: true, strict: true, verbose: true, coerceTypes: false, useDefaults: false, removeAdditional: false });
+
+/** A schema that does not compile is a plugin's fault: name the style whose settings schema it is. */
+function schemaFault(styles: ReadonlyMap<string, StyleManifest>, err: unknown): PluginLoadError {
+  for (const [name, style] of styles) {
+    try {
+      newAjv().compile(style.settingsSchema as object);
+    } catch (own) {
+      return new PluginLoadError(`style "${name}" declares a settings schema that is not valid JSON Schema: ${(own as Error).message}`, { cause: own });
+    }
+  }
+  return new PluginLoadError(`the policy schema does not compile: ${(err as Error).message}`, { cause: err });
 }
 
 const segmentsOf = (instancePath: string): string[] =>

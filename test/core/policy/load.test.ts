@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PolicyInvalidError, type PolicyIssue } from '../../../core/errors.js';
+import { PluginLoadError, PolicyInvalidError, type PolicyIssue } from '../../../core/errors.js';
 import { loadPolicies, loadPolicyText, type PolicyCatalog } from '../../../core/policy/load.js';
 import type { StyleManifest } from '../../../core/ports.js';
 
@@ -213,6 +213,21 @@ describe('core/policy/load', () => {
         const issues = issuesOf('id: p\nstyle: demo\nttl: { default: "${env:TTL}" }\n', { TTL: 'hunter2-secret' });
         expect(brief(issues)).to.deep.equal(['3:17 /ttl/default expected a duration such as 300s, 20m or 99h; got string "hunter2-secret"']);
       });
+    });
+  });
+
+  describe('having a style whose settings schema is not valid JSON Schema', () => {
+    it('fails with ERR_PLUGIN_LOAD naming the style, not with a raw ajv error', () => {
+      const broken: StyleManifest = { name: 'broken', kind: 'opaque', settingsRequired: false, settingsSchema: { type: 'object', propertys: {} } };
+      const styles = new Map([['demo', demo], ['broken', broken]]);
+      try {
+        loadPolicyText('id: p\nstyle: demo\n', FILE, { catalog: { styles, encoders: new Set(['json']) }, env: {} });
+        expect.fail('expected PluginLoadError');
+      } catch (err) {
+        expect(err).to.be.instanceOf(PluginLoadError);
+        expect((err as PluginLoadError).code).to.equal('ERR_PLUGIN_LOAD');
+        expect((err as Error).message).to.match(/^style "broken" declares a settings schema that is not valid JSON Schema: strict mode: unknown keyword: "propertys"/);
+      }
     });
   });
 
