@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256Bytes } from './digest.js';
 import type { Credential } from './policy/types.js';
 
 interface Entry {
@@ -6,7 +7,7 @@ interface Entry {
   readonly digest: Buffer;
 }
 
-const digestOf = (text: string): Buffer => createHash('sha256').update(text).digest();
+const digestOf = sha256Bytes;
 /** Compared against when the id is unknown, so that a miss costs the same as a hit. */
 const DUMMY = digestOf('tokensmith/no-such-credential');
 

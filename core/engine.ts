@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import {
   CredentialInvalidError, PolicyUnknownError, ScopeNotAllowedError, StoreUnavailableError, TokenCredentialMismatchError,
   TokenExpiredError, TokenMissingError, TokenReusedError, TokenRevokedError, TokenScopeError, TokenSmithError,
   TokenUnknownError,
 } from './errors.js';
 import { CredentialIndex } from './credentials.js';
+import { sha256 } from './digest.js';
 import { chooseFormat, encoderNameFor } from './guards/output.js';
 import { bindAddress, checkBinding } from './guards/ip.js';
 import { clampTtl } from './guards/ttl.js';
@@ -54,7 +54,7 @@ const INSPECT = { consume: false, binding: false } as const;
 
 /** The SHA-256 of an opaque token: the store never holds a usable token. */
 const tokenKey = (policyId: string, token: string): string =>
-  `${policyId}:token:${createHash('sha256').update(token).digest('base64url')}`;
+  `${policyId}:token:${sha256(token)}`;
 const denyKey = (policyId: string, tokenId: string): string => `${policyId}:${tokenId}`;
 
 /**

@@ -1,11 +1,32 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { Random } from './ports.js';
 
-/** Randomness from the operating system's CSPRNG. */
+/** Bytes fetched from the CSPRNG at a time; small requests are served from this pool. */
+const POOL_SIZE = 4096;
+
+/**
+ * Randomness from the operating system's CSPRNG (OpenSSL's `RAND_bytes` through
+ * `randomFillSync`). Small requests are served from a pool refilled 4 KiB at a time — as Node's
+ * own `randomUUID` does — since one call into the CSPRNG per token cost more than the rest of
+ * minting an opaque token. Every byte is handed out once; callers get their own copy.
+ */
 export class CryptoRandom implements Random {
+  readonly #pool = Buffer.allocUnsafeSlow(POOL_SIZE);
+  #offset = POOL_SIZE;
+
   bytes(length: number): Buffer {
-    return randomBytes(length);
+    if (length > POOL_SIZE / 8) return randomFillSync(Buffer.allocUnsafe(length));
+    if (this.#offset + length > POOL_SIZE) {
+      randomFillSync(this.#pool);
+      this.#offset = 0;
+    }
+    const out = Buffer.from(this.#pool.subarray(this.#offset, this.#offset + length));
+    // Zeroed once handed out, so no copy of an issued token's randomness stays in the pool.
+    this.#pool.fill(0, this.#offset, this.#offset + length);
+    this.#offset += length;
+    return out;
   }
+
   uuid(): string {
     return randomUUID();
   }

@@ -1,13 +1,15 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256Bytes } from '../core/digest.js';
 import type { Engine } from '../core/engine.js';
 import { AdminUnauthorizedError, MethodNotAllowedError, RequestInvalidError } from '../core/errors.js';
 import type { HttpMethod, IssueRoute, Policy } from '../core/policy/types.js';
 import { hasReadiness, type Logger } from '../core/ports.js';
 import { TrustedProxies } from './client-ip.js';
 import { errorMiddleware } from './error-middleware.js';
+import { melissaDemo } from './demo.js';
 import { tokenRequestOf } from './params.js';
 import { addressOf, requireToken, type TokenState } from './require-token.js';
 
@@ -20,6 +22,8 @@ export interface AppOptions {
   /** Largest accepted request body (form or JSON). Default `16kb`. */
   readonly bodyLimit?: string;
   readonly logger?: Logger;
+  /** Serves the Melissa browser demo at `GET /demo/melissa` (see `server/demo.ts`). Default off. */
+  readonly demo?: boolean;
 }
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
@@ -55,6 +59,7 @@ export function createApp(options: AppOptions): Koa {
   const admin = adminRouter(engine, options.adminSecret, parseBody);
 
   app.use(errorMiddleware(engine, logger));
+  if (options.demo) app.use(melissaDemo(engine));
   app.use(async function policyRoutes(ctx: Context, next: Next): Promise<void> {
     const route = routesFor().get(ctx.path);
     if (route === undefined) return next();
@@ -144,10 +149,10 @@ async function protectedDemo(ctx: Context, _next: Next): Promise<void> {
 
 function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody: Middleware): Router {
   const router = new Router();
-  const expected = adminSecret === undefined ? undefined : createHash('sha256').update(adminSecret).digest();
+  const expected = adminSecret === undefined ? undefined : sha256Bytes(adminSecret);
   const authorize: Middleware = async function authorizeAdmin(ctx, next) {
     const given = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
-    const digest = createHash('sha256').update(given ?? '').digest();
+    const digest = sha256Bytes(given ?? '');
     if (expected === undefined || given === undefined || !timingSafeEqual(digest, expected)) {
       ctx.set('www-authenticate', 'Bearer realm="tokensmith-admin"');
       throw new AdminUnauthorizedError('admin secret missing or wrong');

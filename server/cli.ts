@@ -20,7 +20,7 @@ export interface CliIO {
 }
 
 const USAGE = `usage:
-  tokensmith serve  [--policies DIR] [--host H] [--port N] [--store memory|URL] [--plugin PATH]… [--trust-proxy ADDR[,CIDR…]]
+  tokensmith serve  [--policies DIR] [--host H] [--port N] [--store memory|URL] [--plugin PATH]… [--trust-proxy ADDR[,CIDR…]] [--demo]
   tokensmith check  FILE|DIR…  [--plugin PATH]…
   tokensmith schema [--plugin PATH]…   (prints the policy JSON Schema with every style's block, for editors)
   tokensmith issue  --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]…
@@ -36,6 +36,7 @@ const OPTIONS = {
   store: { type: 'string' },
   plugin: { type: 'string', multiple: true },
   'trust-proxy': { type: 'string' },
+  demo: { type: 'boolean' },
   policy: { type: 'string' },
   param: { type: 'string', multiple: true },
   ip: { type: 'string' },
@@ -184,7 +185,7 @@ async function once_(
 
 async function serve(
   common: Parameters<typeof boot>[0],
-  values: { host?: string; port?: string; 'trust-proxy'?: string },
+  values: { host?: string; port?: string; 'trust-proxy'?: string; demo?: boolean },
   io: CliIO,
   signal?: AbortSignal,
 ): Promise<number> {
@@ -197,7 +198,7 @@ async function serve(
   shout(io, booted, common.store ?? 'memory');
   const adminSecret = io.env['TOKENSMITH_ADMIN_SECRET'];
   if (adminSecret === undefined) io.err('WARNING admin: TOKENSMITH_ADMIN_SECRET is not set: /introspect and /revoke refuse every call');
-  const app = createApp({ engine: booted.engine, trustedProxies: proxies, logger, ...(adminSecret ? { adminSecret } : {}) });
+  const app = createApp({ engine: booted.engine, trustedProxies: proxies, logger, demo: values.demo === true, ...(adminSecret ? { adminSecret } : {}) });
   const server: Server = app.listen(port, host);
   await once(server, 'listening');
   const address = server.address();

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../digest.js';
 import { LockedOutError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import type { Store } from '../ports.js';
@@ -36,7 +36,7 @@ export class LockoutGuard {
     for (const per of lockout.per) {
       if (per === 'credential' && subject.credential !== undefined) {
         // Hashed: the value may be a secret (a Melissa licence), and store keys get logged.
-        const digest = createHash('sha256').update(subject.credential).digest('base64url').slice(0, 22);
+        const digest = sha256(subject.credential).slice(0, 22);
         keys.push(`${policy.id}:lockout:c:${digest}`);
       } else if (per === 'address') {
         keys.push(`${policy.id}:lockout:a:${subject.address}`);

@@ -1,3 +1,4 @@
+import { formatDuration } from '../duration.js';
 import { encoderNameFor } from '../guards/output.js';
 import type { PolicyIssue } from '../errors.js';
 import type { StyleManifest } from '../ports.js';
@@ -50,8 +51,11 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
     run: ({ document, policy }) => {
       const { minMs, defaultMs, maxMs } = policy.ttl;
       const issues: PolicyIssue[] = [];
-      if (minMs > maxMs) issues.push(document.issue(['ttl', 'min'], 'expected min ≤ max'));
-      if (defaultMs < minMs || defaultMs > maxMs) issues.push(document.issue(['ttl', 'default'], 'expected min ≤ default ≤ max'));
+      const [min, dflt, max] = [minMs, defaultMs, maxMs].map(formatDuration);
+      if (minMs > maxMs) issues.push(document.issue(['ttl', 'min'], `expected min ≤ max; got min ${min} and max ${max}`));
+      if (defaultMs < minMs || defaultMs > maxMs) {
+        issues.push(document.issue(['ttl', 'default'], `expected min ≤ default ≤ max; got default ${dflt} with min ${min} and max ${max}`));
+      }
       return issues;
     },
   },

@@ -33,7 +33,13 @@ export function parsePolicyDocument(
     file, ...position(offset), path: pointer(path), message,
   });
   if (doc.errors.length) {
-    return { issues: doc.errors.map((e) => located(e.pos[0], [], `YAML: ${e.message.split('\n')[0]}`)), warnings: [] };
+    // One issue per line: the parser's later errors on the same line are echoes of the first.
+    const lines = new Set<number>();
+    const first = doc.errors.filter((e) => {
+      const { line } = position(e.pos[0]);
+      return lines.has(line) ? false : (lines.add(line), true);
+    });
+    return { issues: first.map((e) => located(e.pos[0], [], `YAML: ${e.message.split('\n')[0]}`)), warnings: [] };
   }
   const issues: PolicyIssue[] = [];
   const warnings: PolicyIssue[] = [];

@@ -131,13 +131,13 @@ function compileText(text: string, file: string, options: LoadOptions): Loaded {
 /** Checks across files: unique ids, and no two policies on the same path and method. */
 function crossCheck(loaded: readonly Loaded[]): PolicyIssue[] {
   const issues: PolicyIssue[] = [];
-  const ids = new Map<string, string>();
+  const ids = new Map<string, PolicyIssue>();
   const routes = new Map<string, string>();
   for (const { policy, document } of loaded) {
     if (policy === undefined || document === undefined) continue;
     const first = ids.get(policy.id);
-    if (first !== undefined) issues.push(document.issue(['id'], `policy id "${policy.id}" is already used by ${first}`));
-    else ids.set(policy.id, policy.source);
+    if (first !== undefined) issues.push(document.issue(['id'], `policy id "${policy.id}" is already used in ${first.file}:${first.line}:${first.col}`));
+    else ids.set(policy.id, document.issue(['id'], ''));
     for (const [which, list] of [['route', policy.routes], ['protectedRoute', policy.protectedRoutes]] as const) {
       list.forEach((route, i) => {
         const at = Array.isArray((document.data as Raw)[which]) ? [which, i, 'path'] : [which, 'path'];

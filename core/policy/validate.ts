@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { DURATION_PATTERN } from '../duration.js';
-import type { PolicyIssue } from '../errors.js';
+import { PluginLoadError, type PolicyIssue } from '../errors.js';
 import type { StyleManifest } from '../ports.js';
 import type { PolicyDocument } from './document.js';
 import { buildPolicySchema } from './schema.js';
@@ -11,11 +11,30 @@ const compiled = new WeakMap<ReadonlyMap<string, StyleManifest>, ValidateFunctio
 export function validatorFor(styles: ReadonlyMap<string, StyleManifest>): ValidateFunction {
   let validate = compiled.get(styles);
   if (validate === undefined) {
-    const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, coerceTypes: false, useDefaults: false, removeAdditional: false });
-    validate = ajv.compile(buildPolicySchema(styles));
+    const ajv = newAjv();
+    try {
+      validate = ajv.compile(buildPolicySchema(styles));
+    } catch (err) {
+      throw schemaFault(styles, err);
+    }
     compiled.set(styles, validate);
   }
   return validate;
+}
+
+const newAjv = (): Ajv =>
+  new Ajv({ allErrors: true, strict: true, verbose: true, coerceTypes: false, useDefaults: false, removeAdditional: false });
+
+/** A schema that does not compile is a plugin's fault: name the style whose settings schema it is. */
+function schemaFault(styles: ReadonlyMap<string, StyleManifest>, err: unknown): PluginLoadError {
+  for (const [name, style] of styles) {
+    try {
+      newAjv().compile(style.settingsSchema as object);
+    } catch (own) {
+      return new PluginLoadError(`style "${name}" declares a settings schema that is not valid JSON Schema: ${(own as Error).message}`, { cause: own });
+    }
+  }
+  return new PluginLoadError(`the policy schema does not compile: ${(err as Error).message}`, { cause: err });
 }
 
 const segmentsOf = (instancePath: string): string[] =>
@@ -50,6 +69,28 @@ function toIssue(error: ErrorObject, document: PolicyDocument): PolicyIssue | un
           ? `expected a duration such as 300s, 20m or 99h; got ${describe(error.data)}`
           : `expected text matching ${String(params['pattern'])}; got ${describe(error.data)}`,
       );
+    case 'minimum':
+    case 'maximum':
+      return document.issue(path, `expected ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params['limit'])}; got ${describe(error.data)}`);
+    case 'minItems':
+    case 'maxItems': {
+      const limit = Number(params['limit']);
+      const count = Array.isArray(error.data) ? error.data.length : 0;
+      return document.issue(
+        path,
+        `expected ${error.keyword === 'minItems' ? 'at least' : 'at most'} ${limit} ${limit === 1 ? 'item' : 'items'}; got ${count === 0 ? 'an empty list' : `${count}`}`,
+      );
+    }
+    case 'minLength':
+    case 'maxLength': {
+      // The value may be a secret: say how long it is, never what it is.
+      const limit = Number(params['limit']);
+      const length = typeof error.data === 'string' ? [...error.data].length : 0;
+      return document.issue(
+        path,
+        `expected ${error.keyword === 'minLength' ? 'at least' : 'at most'} ${limit} ${limit === 1 ? 'character' : 'characters'}; got ${length === 0 ? 'an empty string' : `${length}`}`,
+      );
+    }
     case 'uniqueItems':
       return document.issue(path, 'expected each item once; an item is listed twice');
     default:

@@ -216,7 +216,8 @@ export function check(raw: Readonly<Record<string, unknown>>, policy: Policy): I
   const issues: Issue[] = [];
   const plaintext = settings.mint?.plaintext ?? 'xml';
   const names = new Set<string>();
-  settings.keys.forEach((set, i) => {
+  // Runs even when the block is missing (that is reported on its own): read nothing that is not there.
+  (settings.keys ?? []).forEach((set, i) => {
     if (names.has(set.name)) issues.push({ path: `/keys/${i}/name`, message: `key set "${set.name}" is listed twice` });
     names.add(set.name);
     issues.push(...checkKeySet(set, `/keys/${i}`, plaintext));

@@ -3,16 +3,16 @@ import type { Store } from '../../../core/ports.js';
 
 /**
  * `INCR` within a window that starts at the first increment; a counter rewritten by `put`
- * keeps the lifetime `put` gave it. Returns the count and the milliseconds left.
+ * keeps the lifetime `put` gave it. Returns the count and when the window ends, as Redis's own
+ * absolute expiry (`PEXPIRETIME`, Redis 7): the same instant for every call in one window and
+ * on every host, where "now + PTTL" would drift by a millisecond from call to call.
  */
 const INCREMENT = `
 local count = redis.call('INCR', KEYS[1])
-local left = redis.call('PTTL', KEYS[1])
-if count == 1 or left < 0 then
+if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  left = tonumber(ARGV[1])
 end
-return {count, left}`;
+return {count, redis.call('PEXPIRETIME', KEYS[1])}`;
 
 export interface RedisStoreOptions {
   /** Prepended to every key (default `tokensmith:`), so several deployments can share a Redis. */
@@ -91,8 +91,8 @@ export class RedisStore implements Store {
 
   async increment(key: string, windowMs: number): Promise<{ count: number; resetAt: number }> {
     const run = (this.#redis as unknown as { tsIncrement(key: string, windowMs: number): Promise<[number, number]> }).tsIncrement;
-    const [count, left] = await run.call(this.#redis, this.#prefix + key, Math.max(1, Math.ceil(windowMs)));
-    return { count, resetAt: Date.now() + left };
+    const [count, resetAt] = await run.call(this.#redis, this.#prefix + key, Math.max(1, Math.ceil(windowMs)));
+    return { count, resetAt };
   }
 
   async deny(tokenId: string, expiresAt: number): Promise<void> {

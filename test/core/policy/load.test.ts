@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PolicyInvalidError, type PolicyIssue } from '../../../core/errors.js';
+import { PluginLoadError, PolicyInvalidError, type PolicyIssue } from '../../../core/errors.js';
 import { loadPolicies, loadPolicyText, type PolicyCatalog } from '../../../core/policy/load.js';
 import type { StyleManifest } from '../../../core/ports.js';
 
@@ -125,7 +125,7 @@ describe('core/policy/load', () => {
       });
       it('ttl-order: min ≤ default ≤ max', () => {
         expect(brief(issuesOf('id: p\nstyle: demo\nttl: { default: 2h, min: 1m, max: 1h }\n'))).to.deep.equal([
-          '3:17 /ttl/default expected min ≤ default ≤ max',
+          '3:17 /ttl/default expected min ≤ default ≤ max; got default 2h with min 1m and max 1h',
         ]);
       });
       it('output: the default must be allowed and each format must have an encoder', () => {
@@ -216,6 +216,21 @@ describe('core/policy/load', () => {
     });
   });
 
+  describe('having a style whose settings schema is not valid JSON Schema', () => {
+    it('fails with ERR_PLUGIN_LOAD naming the style, not with a raw ajv error', () => {
+      const broken: StyleManifest = { name: 'broken', kind: 'opaque', settingsRequired: false, settingsSchema: { type: 'object', propertys: {} } };
+      const styles = new Map([['demo', demo], ['broken', broken]]);
+      try {
+        loadPolicyText('id: p\nstyle: demo\n', FILE, { catalog: { styles, encoders: new Set(['json']) }, env: {} });
+        expect.fail('expected PluginLoadError');
+      } catch (err) {
+        expect(err).to.be.instanceOf(PluginLoadError);
+        expect((err as PluginLoadError).code).to.equal('ERR_PLUGIN_LOAD');
+        expect((err as Error).message).to.match(/^style "broken" declares a settings schema that is not valid JSON Schema: strict mode: unknown keyword: "propertys"/);
+      }
+    });
+  });
+
   describe('loadPolicies', () => {
     it('loads a directory’s *.yaml and *.yml files, sorted', async () => {
       const { policies } = await loadPolicies(['test/fixtures/policies/dir'], { catalog, env: {} });
@@ -229,7 +244,7 @@ describe('core/policy/load', () => {
         expect(err).to.be.instanceOf(PolicyInvalidError);
         expect((err as PolicyInvalidError).issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`)).to.deep.equal([
           'no/such/dir:1:1 cannot read policy path (ENOENT)',
-          `test/fixtures/policies/dir/a.yaml:1:5 policy id "a" is already used by ${process.cwd()}/test/fixtures/policies/dir/a.yaml`,
+          'test/fixtures/policies/dir/a.yaml:1:5 policy id "a" is already used in test/fixtures/policies/dir/a.yaml:1:5',
           'test/fixtures/policies/dir/a.yaml:3:16 GET /a is already served by policy a',
           'test/fixtures/policies/dir/a.yaml:3:16 POST /a is already served by policy a',
         ]);

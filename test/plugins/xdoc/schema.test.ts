@@ -81,6 +81,10 @@ describe('plugins/xdoc/schema check (policy load errors)', () => {
     });
   }
 
+  it('reports a missing xdoc block as such (the style check does not trip over it)', () => {
+    expect(issues('id: x\nstyle: xdoc\n')).to.deep.equal(['/policies/x.yaml:1:1: : missing the "xdoc" settings block that style xdoc requires']);
+  });
+
   it('refuses a key size, mode or padding XDOC does not have, by the schema', () => {
     const found = issues(policy(`keySize: 196, mode: CTR, padding: PKCS5, key: "${KEY}"`));
     expect(found).to.have.length(3);

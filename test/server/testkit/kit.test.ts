@@ -1,0 +1,144 @@
+import { AssertionError } from 'node:assert';
+import { expect } from 'chai';
+import { ContainerModule } from 'inversify';
+import { TYPES } from '../../../core/ids.js';
+import { assertConformance, CONFORMANCE_CHECKS, runConformance, type ConformanceOptions, type ConformanceReport } from '../../../server/testkit/index.js';
+import { FIXTURE_PLUGIN, FIXTURE_POLICY } from '../../helpers/boot.js';
+
+const LEAKY: ConformanceOptions = {
+  plugins: ['test/fixtures/broken-plugin/index.js'],
+  policy: 'test/fixtures/broken-plugin/leaky.yaml',
+  recipe: { issue: { user: 'alice', password: 'alice-password-0001' }, present: 'bearer', otherEnv: {} },
+};
+const FIXTURE: ConformanceOptions = {
+  plugins: [FIXTURE_PLUGIN],
+  policy: FIXTURE_POLICY,
+  recipe: { issue: { client_id: 'alice', client_secret: 'alice-secret-0001' }, present: { param: 'token' } },
+};
+
+/** The check whose name starts with `prefix` (names are long sentences). */
+const result = (report: ConformanceReport, prefix: string) => {
+  const found = report.results.find((r) => r.name.startsWith(prefix));
+  if (found === undefined) throw new Error(`no check named ${prefix}…`);
+  return found;
+};
+const lines = (report: ConformanceReport, prefix: string) => (result(report, prefix).message ?? '').split('\n');
+
+describe('server/testkit (the conformance kit)', () => {
+  describe('runConformance', () => {
+    describe('having a deliberately broken plugin (test/fixtures/broken-plugin)', () => {
+      let report: ConformanceReport;
+      before(async () => {
+        report = await runConformance(LEAKY);
+      });
+
+      it('fails exactly the contracts it breaks, and passes the rest', () => {
+        expect(report.passed).to.equal(false);
+        expect(report.failures.map((f) => f.name.split(':')[0])).to.deep.equal([
+          'manifest', 'expiry', 'address binding', 'tampered tokens', 'garbage tokens', 'another policy', 'reply encoders', 'bad issue requests',
+        ]);
+        expect(report.results.filter((r) => r.status === 'passed')).to.have.length(CONFORMANCE_CHECKS.length - 8);
+      });
+      it('says which manifest name has no binding', () => {
+        expect(lines(report, 'manifest: every')).to.deep.equal(['a manifest lists encoder "leaky-xml" but the module binds no ReplyEncoder whenNamed("leaky-xml")']);
+      });
+      it('catches a verify that never checks expiry or the bound address', () => {
+        expect(lines(report, 'expiry')).to.deep.equal(['an expired token was accepted; expected a refusal with ERR_TOKEN_EXPIRED or ERR_TOKEN_UNKNOWN']);
+        expect(lines(report, 'address binding')).to.deep.equal([
+          'a bound token presented from another address was accepted; expected a refusal with ERR_TOKEN_IP_MISMATCH',
+        ]);
+      });
+      it('names each tampered token that was accepted or crashed with a TypeError', () => {
+        expect(lines(report, 'tampered')).to.deep.equal([
+          'the token with its first character changed threw TypeError: cannot read this token instead of a TokenSmithError with a stable code',
+          'the token with a character in the middle changed threw TypeError: cannot read this token instead of a TokenSmithError with a stable code',
+          'the token with its second-to-last character changed was accepted; expected a refusal with an ERR_TOKEN_* code',
+          'the token cut to half its length threw TypeError: cannot read this token instead of a TokenSmithError with a stable code',
+          'the token with a character appended was accepted; expected a refusal with an ERR_TOKEN_* code',
+        ]);
+      });
+      it('names garbage that crashed verify, and an unsigned alg:none JWT it accepted', () => {
+        const garbage = lines(report, 'garbage');
+        expect(garbage[0]).to.equal('the token "garbage" threw TypeError: cannot read this token instead of a TokenSmithError with a stable code');
+        expect(garbage).to.include('the token "eyJhbGciOiJub25lIiwidHlw…" was accepted; expected a refusal with an ERR_TOKEN_* code');
+        expect(garbage).to.have.length(11);
+      });
+      it('catches a token that verifies under another policy, a leaking encoder and a crashing readGrant', () => {
+        expect(lines(report, 'another policy')).to.deep.equal(['a token presented under another policy was accepted; expected a refusal with an ERR_TOKEN_* code']);
+        expect(lines(report, 'reply encoders')).to.deep.equal(['encoder "leaky-text" shows the hidden message of ERR_INTERNAL to the client']);
+        expect(lines(report, 'bad issue requests')).to.deep.equal([
+          "an issue request without parameters threw TypeError: Cannot read properties of undefined (reading 'toUpperCase') instead of a TokenSmithError with a stable code",
+        ]);
+      });
+    });
+
+    describe('having a module that binds a style without a name and lists it nowhere', () => {
+      it('fails the manifest check, naming the binding', async () => {
+        const sloppy = new ContainerModule(({ bind }) => {
+          bind(TYPES.TokenStyle).toConstantValue({ create: () => ({}) });
+          bind(TYPES.ReplyEncoder).toConstantValue({ encode: () => ({}) }).whenNamed('sloppy-json');
+          bind(TYPES.PluginManifest).toConstantValue({ name: 'sloppy', styles: [{ name: 'sloppy', kind: 'opaque', settingsSchema: { type: 'object' }, settingsRequired: 'no' }] });
+        });
+        const report = await runConformance({ ...FIXTURE, plugins: [FIXTURE_PLUGIN, sloppy] });
+        expect(lines(report, 'manifest: every')).to.deep.equal([
+          'style "sloppy" does not say whether settingsRequired',
+          'a manifest lists style "sloppy" but the module binds no TokenStyle whenNamed("sloppy")',
+          'the module binds a TokenStyle without whenNamed(name): the engine finds plugins by name',
+          'the module binds ReplyEncoder "sloppy-json" but no manifest lists it',
+        ]);
+      });
+    });
+
+    describe('having a policy that does not load', () => {
+      it('fails every check with the loader’s file:line:col message', async () => {
+        const report = await runConformance({ ...FIXTURE, policy: { text: 'id: fixture\nstyle: fixture\ntll: 5m\n', file: 'inline.yaml' } });
+        expect(report.failures).to.have.length(CONFORMANCE_CHECKS.length);
+        expect(new Set(report.failures.map((f) => f.message))).to.deep.equal(
+          new Set([
+            'the plugin or policy could not be loaded: ERR_POLICY_INVALID: inline.yaml:3:1: /tll: unknown key "tll"; allowed keys: id, style, description, route, protectedRoute, params, credentials, ttl, ipBinding, lockout, output, reuse, emalidate, melissa, electa, xdoc, fixture',
+          ]),
+        );
+      });
+      it('says so when the plugin path cannot be imported', async () => {
+        const report = await runConformance({ ...FIXTURE, plugins: ['test/fixtures/no-such-plugin.js'] });
+        expect(report.failures[0]?.message).to.match(/^the plugin or policy could not be loaded: ERR_PLUGIN_LOAD: cannot load plugin test\/fixtures\/no-such-plugin.js: /);
+      });
+    });
+
+    describe('having a self-contained style and no recipe.otherEnv', () => {
+      it('skips the another-policy check and says what to give', async () => {
+        const report = await runConformance({ policy: 'policies/emalidate.yaml', recipe: { issue: {}, present: 'bearer' } });
+        expect(report.passed).to.equal(true);
+        expect(result(report, 'another policy')).to.deep.include({
+          status: 'skipped',
+          message: 'self-contained tokens verify wherever the same keys are configured: give recipe.otherEnv (an environment giving the policy other keys) to run this check',
+        });
+      });
+    });
+
+    describe('having a recipe that does not fit the policy', () => {
+      it('fails the round trip with the refusal code', async () => {
+        const report = await runConformance({ ...FIXTURE, recipe: { ...FIXTURE.recipe, issue: { client_id: 'alice', client_secret: 'wrong' } } });
+        expect(lines(report, 'round trip')).to.deep.equal(['the recipe’s issue request was refused with ERR_CREDENTIAL_INVALID: CredentialInvalidError: invalid credential']);
+      });
+    });
+  });
+
+  describe('assertConformance', () => {
+    it('throws one AssertionError listing every failed check', async () => {
+      try {
+        await assertConformance(LEAKY);
+        expect.fail('expected an AssertionError');
+      } catch (err) {
+        expect(err).to.be.instanceOf(AssertionError);
+        const message = (err as AssertionError).message;
+        expect(message.split('\n')[0]).to.equal('the plugin fails 8 conformance check(s):');
+        expect(message).to.include('✗ expiry: a token verifies until it expires and is refused after (ManualClock)\n    an expired token was accepted');
+      }
+    });
+    it('resolves with the report when the plugin conforms', async () => {
+      const report = await assertConformance(FIXTURE);
+      expect(report.results.map((r) => r.status)).to.deep.equal(CONFORMANCE_CHECKS.map(() => 'passed'));
+    });
+  });
+});
