@@ -36,7 +36,7 @@ describe('core/random CryptoRandom', () => {
 
     it('spreads its bytes: every byte value turns up in 64 KiB', () => {
       const random = new CryptoRandom();
-      const counts = new Array<number>(256).fill(0);
+      const counts = Array.from({ length: 256 }, () => 0);
       for (let i = 0; i < 4096; i++) for (const byte of random.bytes(16)) counts[byte] = (counts[byte] ?? 0) + 1;
       expect(counts.every((n) => n > 0)).to.equal(true);
     });
