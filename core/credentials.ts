@@ -36,8 +36,12 @@ export class CredentialIndex {
 
   /** The credential whose id (when given) and secret match, else `undefined`. */
   match(id: string | undefined, secret: string | undefined): Credential | undefined {
-    if (secret === undefined) return undefined;
-    const given = digestOf(secret);
+    return this.matchDigest(id, secret === undefined ? undefined : digestOf(secret));
+  }
+
+  /** As `match`, with the SHA-256 of the secret already made (the engine reuses it for lockout keys). */
+  matchDigest(id: string | undefined, given: Buffer | undefined): Credential | undefined {
+    if (given === undefined) return undefined;
     if (id !== undefined) {
       const entry = this.#byId.get(id);
       const equal = timingSafeEqual(given, entry?.digest ?? DUMMY);

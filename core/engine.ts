@@ -4,7 +4,8 @@ import {
   TokenUnknownError,
 } from './errors.js';
 import { CredentialIndex } from './credentials.js';
-import { sha256 } from './digest.js';
+import { sha256, sha256Bytes } from './digest.js';
+import { decodeRecord, encodeRecord } from './record.js';
 import { chooseFormat, encoderNameFor } from './guards/output.js';
 import { bindAddress, checkBinding } from './guards/ip.js';
 import { clampTtl } from './guards/ttl.js';
@@ -39,6 +40,8 @@ export class PolicySet {
     return [...this.#byId.values()].map((c) => c.policy);
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The result of a successful issue. */
 export interface Issued {
@@ -135,9 +138,15 @@ export class Engine {
     const asked = style.readGrant(request);
     let credential: Credential | undefined;
     if (credentials !== undefined) {
-      const keys = this.#lockout.keys(policy, { credential: asked.credentialId ?? asked.secret, address: request.clientAddress });
+      // One digest of the secret serves the comparison and, for secret-only styles, the lockout key.
+      const digest = asked.secret === undefined ? undefined : sha256Bytes(asked.secret);
+      const keys = this.#lockout.keys(policy, {
+        credentialId: asked.credentialId,
+        secretDigest: asked.credentialId === undefined ? digest : undefined,
+        address: request.clientAddress,
+      });
       const counted = keys.length ? await this.#guard(() => this.#lockout.assertOpen(policy, keys)) : [];
-      credential = credentials.match(asked.credentialId, asked.secret);
+      credential = credentials.matchDigest(asked.credentialId, digest);
       if (credential === undefined) {
         const locked = keys.length ? await this.#guard(() => this.#lockout.fail(policy, keys)) : undefined;
         throw locked ?? new CredentialInvalidError('invalid credential', { policyId });
@@ -156,15 +165,14 @@ export class Engine {
     };
     const minted = await style.mint(grant);
     const subject = credential?.subject ?? minted.subject;
-    const record: TokenRecord = {
-      tokenId: minted.tokenId ?? tokenId, policyId, scopes, issuedAt, expiresAt,
-      ...(subject === undefined ? {} : { subject }),
-      ...(credentialId === undefined ? {} : { credentialId }),
-      ...(boundAddress === undefined ? {} : { boundAddress }),
-      ...(minted.claims === undefined ? {} : { claims: minted.claims }),
-    };
+    // Built field by field rather than with conditional spreads: one object shape, cheap to write.
+    const record: Mutable<TokenRecord> = { tokenId: minted.tokenId ?? tokenId, policyId, scopes, issuedAt, expiresAt };
+    if (subject !== undefined) record.subject = subject;
+    if (credentialId !== undefined) record.credentialId = credentialId;
+    if (boundAddress !== undefined) record.boundAddress = boundAddress;
+    if (minted.claims !== undefined) record.claims = minted.claims;
     if (!isSelfContained(style)) {
-      await this.#guard(() => this.#store.put(tokenKey(policyId, minted.token), JSON.stringify(record), expiresAt - issuedAt));
+      await this.#guard(() => this.#store.put(tokenKey(policyId, minted.token), encodeRecord(record), expiresAt - issuedAt));
     }
     return { token: minted.token, record };
   }
@@ -257,7 +265,7 @@ export class Engine {
     } else {
       const raw = await this.#guard(() => this.#store.get(tokenKey(policy.id, token)));
       if (raw === undefined) throw new TokenUnknownError('unknown or expired token', { policyId: policy.id });
-      record = JSON.parse(raw) as TokenRecord;
+      record = decodeRecord(raw, policy.id);
       if (record.expiresAt <= this.#clock.now()) throw new TokenExpiredError('the token has expired', { policyId: policy.id });
     }
     if (mode.binding) checkBinding(policy, record, request);

@@ -6,9 +6,20 @@ import { formatDuration } from '../duration.js';
 
 /** The subjects a failed attempt is counted against: the credential and/or the address. */
 export interface LockoutSubject {
-  /** Credential id as sent, or (secret-only styles) the secret as sent; hashed before use. */
-  readonly credential?: string;
+  /** Credential id as sent (Electa's `CID`): not a secret; kept as is when short and plain, else hashed. */
+  readonly credentialId?: string | undefined;
+  /** For secret-only styles (a Melissa licence), the SHA-256 of the secret as sent: a secret never reaches a key. */
+  readonly secretDigest?: Buffer | undefined;
   readonly address: string;
+}
+
+/** Ids that can stand in a store key as they are; anything else is hashed (bounded length, no odd bytes). */
+const PLAIN_ID = /^[A-Za-z0-9._@-]{1,64}$/;
+
+function credentialPart(subject: LockoutSubject): string | undefined {
+  const { credentialId, secretDigest } = subject;
+  if (credentialId !== undefined) return PLAIN_ID.test(credentialId) ? `i:${credentialId}` : `h:${sha256(credentialId).slice(0, 22)}`;
+  return secretDigest === undefined ? undefined : `s:${secretDigest.toString('base64url', 0, 16)}`;
 }
 
 /**
@@ -34,10 +45,9 @@ export class LockoutGuard {
     if (lockout === undefined) return [];
     const keys: string[] = [];
     for (const per of lockout.per) {
-      if (per === 'credential' && subject.credential !== undefined) {
-        // Hashed: the value may be a secret (a Melissa licence), and store keys get logged.
-        const digest = sha256(subject.credential).slice(0, 22);
-        keys.push(`${policy.id}:lockout:c:${digest}`);
+      const credential = per === 'credential' ? credentialPart(subject) : undefined;
+      if (credential !== undefined) {
+        keys.push(`${policy.id}:lockout:c:${credential}`);
       } else if (per === 'address') {
         keys.push(`${policy.id}:lockout:a:${subject.address}`);
       }

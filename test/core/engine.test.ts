@@ -166,7 +166,7 @@ describe('Engine', () => {
 
     it('refuses a locked credential before comparing its secret, so failures during the lock are not counted', async () => {
       for (let i = 0; i < 5; i++) await rejection(() => h.engine.issue('fixture', req(wrong)));
-      const [key] = new LockoutGuard(h.store).keys(h.engine.policy('fixture'), { credential: 'alice', address: '10.1.1.1' });
+      const [key] = new LockoutGuard(h.store).keys(h.engine.policy('fixture'), { credentialId: 'alice', address: '10.1.1.1' });
       for (let i = 0; i < 20; i++) {
         expect((await rejection(() => h.engine.issue('fixture', req(wrong)))).code).to.equal('ERR_LOCKED_OUT');
       }

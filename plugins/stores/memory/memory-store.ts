@@ -1,17 +1,13 @@
 import type { Clock, Store } from '../../../core/ports.js';
 
+/** One value; the same object sits in the map and in the expiry heap (one allocation a write). */
 interface Entry {
+  readonly key: string;
   value: string;
-  expiresAt: number;
-  /** Bumped on every write, so a stale heap node never deletes a newer value. */
-  generation: number;
+  readonly expiresAt: number;
 }
 
-interface HeapNode {
-  expiresAt: number;
-  key: string;
-  generation: number;
-}
+type HeapNode = Entry;
 
 /**
  * The embedded default store: a `Map` with expiry, for one process. Time comes only from the
@@ -31,7 +27,6 @@ export class MemoryStore implements Store {
   readonly #clock: Clock;
   readonly #entries = new Map<string, Entry>();
   readonly #heap: HeapNode[] = [];
-  #generation = 0;
   #closed = false;
 
   constructor(clock: Clock) {
@@ -118,19 +113,18 @@ export class MemoryStore implements Store {
   #write(key: string, value: string, expiresAt: number): void {
     this.#open();
     this.#sweep();
-    const generation = ++this.#generation;
-    this.#entries.set(key, { value, expiresAt, generation });
-    this.#push({ expiresAt, key, generation });
+    const entry: Entry = { key, value, expiresAt };
+    this.#entries.set(key, entry);
+    this.#push(entry);
   }
 
-  /** Drops every entry whose expiry has passed; stale heap nodes (overwritten keys) are skipped. */
+  /** Drops every entry whose expiry has passed; stale heap nodes (keys written again since) are skipped. */
   #sweep(): void {
     const now = this.#clock.now();
     const heap = this.#heap;
     while (heap.length > 0 && (heap[0] as HeapNode).expiresAt <= now) {
       const node = this.#pop();
-      const entry = this.#entries.get(node.key);
-      if (entry !== undefined && entry.generation === node.generation) this.#entries.delete(node.key);
+      if (this.#entries.get(node.key) === node) this.#entries.delete(node.key);
     }
   }
 

