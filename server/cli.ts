@@ -234,7 +234,7 @@ async function serve(
   process.on('SIGHUP', onHangup);
   const watcher = values.watch
     ? await watchPolicies(common.policies, () => void reload('watch'), {
-        onError: (err) => logger.error({ err: { type: err.name, message: err.message } }, 'policy watch failed; SIGHUP still reloads'),
+        onError: (err) => logger.error({ error: { type: err.name, message: err.message } }, 'policy watch failed; SIGHUP still reloads'),
       })
     : undefined;
   logger.info(
@@ -271,7 +271,7 @@ async function serve(
     await booted.store.close();
   } catch (err) {
     storeClosed = false;
-    logger.error({ err: { type: (err as Error).name, message: (err as Error).message } }, 'the store did not close cleanly');
+    logger.error({ error: { type: (err as Error).name, message: (err as Error).message } }, 'the store did not close cleanly');
   }
   if (cut > 0) logger.warn({ cut, graceMs }, 'grace period over: connections with requests still running were cut');
   logger.info({ cut, exitCode: cut > 0 || !storeClosed ? 1 : 0 }, 'tokensmith stopped');

@@ -70,7 +70,7 @@ export function errorMiddleware(engine: Engine, logger: Logger, scrub: Scrubber 
       const state = ctx.state as RouteState;
       state.error = error;
       if (error instanceof InternalError) {
-        logger.error({ err: errorField(err, scrub, ctx), policy: state.policyId, path: ctx.path, method: ctx.method }, 'unexpected error');
+        logger.error({ error: errorField(err, scrub, ctx), policy: state.policyId, path: ctx.path, method: ctx.method }, 'unexpected error');
       }
       if (state.policyId !== undefined) {
         try {
@@ -78,7 +78,7 @@ export function errorMiddleware(engine: Engine, logger: Logger, scrub: Scrubber 
           send(ctx, engine.reply(state.policyId, { ok: false, error }, request, state.policySet));
           return;
         } catch (encodeError) {
-          logger.error({ err: errorField(encodeError, scrub, ctx), policy: state.policyId, path: ctx.path }, 'reply encoder failed');
+          logger.error({ error: errorField(encodeError, scrub, ctx), policy: state.policyId, path: ctx.path }, 'reply encoder failed');
         }
       }
       const headers = errorHeaders(error);

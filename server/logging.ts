@@ -50,15 +50,17 @@ export function flushLogger(logger: object): Promise<void> {
 /** Setting names whose values (and everything below them) are treated as secrets. */
 const SECRET_NAME = /secret|password|passphrase|key|licen[cs]e|token|iv$|salt/i;
 const MIN_SECRET = 4;
+/** Shorter request values (`csv`, `42`, `node`) are left alone: replacing them would garble every stack. */
+const MIN_REQUEST_VALUE = 8;
 const JWT = /eyJ[\w-]*\.[\w-]*\.[\w-]*/g;
 
-function collect(value: unknown, secret: boolean, into: Set<string>): void {
+function collect(value: unknown, secret: boolean, into: Set<string>, min = MIN_SECRET): void {
   if (typeof value === 'string') {
-    if (secret && value.length >= MIN_SECRET) into.add(value);
+    if (secret && value.length >= min) into.add(value);
   } else if (Array.isArray(value)) {
-    for (const item of value) collect(item, secret, into);
+    for (const item of value) collect(item, secret, into, min);
   } else if (value !== null && typeof value === 'object') {
-    for (const [name, inner] of Object.entries(value)) collect(inner, secret || SECRET_NAME.test(name), into);
+    for (const [name, inner] of Object.entries(value)) collect(inner, secret || SECRET_NAME.test(name), into, min);
   }
 }
 
@@ -73,15 +75,18 @@ export function policySecrets(policies: readonly Policy[]): Set<string> {
   return found;
 }
 
-/** The values a caller sent (query, parsed body, headers): a wrong secret or a token may be among them. */
+/**
+ * The values a caller sent that may be a secret or a token (typed wrong or not): every query and
+ * body parameter, and the credential-carrying headers (`Authorization`, `Cookie`, `X-Api-Key`, …).
+ */
 function requestValues(ctx: Context): Set<string> {
   const found = new Set<string>();
-  collect(ctx.query, true, found);
-  collect((ctx.request as { body?: unknown }).body, true, found);
+  collect(ctx.query, true, found, MIN_REQUEST_VALUE);
+  collect((ctx.request as { body?: unknown }).body, true, found, MIN_REQUEST_VALUE);
   for (const [name, value] of Object.entries(ctx.headers)) {
-    if (name === 'host' || name === 'content-length') continue;
-    collect(value, true, found);
-    if (typeof value === 'string') for (const part of value.split(/[\s,;=]+/)) collect(part, true, found);
+    if (name !== 'authorization' && name !== 'cookie' && !SECRET_NAME.test(name)) continue;
+    collect(value, true, found, MIN_REQUEST_VALUE);
+    for (const part of String(value).split(/[\s,;=]+/)) collect(part, true, found, MIN_REQUEST_VALUE);
   }
   return found;
 }
@@ -114,7 +119,7 @@ export function scrubberFor(served: () => PolicySet, extra: readonly (string | u
   };
 }
 
-/** An unexpected error as a log field: type, message and stack, scrubbed. */
+/** An unexpected error as a log field (`error`, not pino's `err`): type, message and stack, scrubbed. */
 export function errorField(err: unknown, scrub: Scrubber, ctx?: Context): { type: string; message: string; stack?: string } {
   const error = err instanceof Error ? err : new Error(String(err));
   return {
