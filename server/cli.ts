@@ -274,7 +274,7 @@ async function serve(
     logger.error({ error: { type: (err as Error).name, message: (err as Error).message } }, 'the store did not close cleanly');
   }
   if (cut > 0) logger.warn({ cut, graceMs }, 'grace period over: connections with requests still running were cut');
-  logger.info({ cut, exitCode: cut > 0 || !storeClosed ? 1 : 0 }, 'tokensmith stopped');
+  logger.info({ cut, store: storeClosed ? 'closed' : 'failed', exitCode: cut > 0 || !storeClosed ? 1 : 0 }, 'tokensmith stopped');
   await flushLogger(logger);
   return cut > 0 || !storeClosed ? 1 : 0;
 }
