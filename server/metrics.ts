@@ -35,7 +35,6 @@ export class Metrics {
   readonly #storeErrors: Counter;
   readonly #reloads: Counter<'outcome'>;
   readonly #duration: Histogram<'kind' | 'policy'>;
-  readonly #policies: Gauge;
   /** One recorder per (kind, policy, outcome): label lookups happen once, not per request. */
   readonly #recorders = new Map<string, (seconds: number) => void>();
   #engines: Engine[] = [];
@@ -82,7 +81,8 @@ export class Metrics {
       registers,
     });
     const engines = () => this.#engines;
-    this.#policies = new Gauge({
+    // Read when scraped: the number of policies the watched engines serve now.
+    new Gauge({
       name: 'tokensmith_policies',
       help: 'Policies served now',
       registers,
