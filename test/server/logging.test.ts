@@ -13,6 +13,7 @@ import { reloader } from '../../server/reload.js';
 import { requireToken } from '../../server/require-token.js';
 import { FIXTURE_PLUGIN } from '../helpers/boot.js';
 import { listen } from '../helpers/http.js';
+import { serveInProcess } from '../helpers/serve-child.js';
 
 // Known secrets, each fed through the host; none may ever appear in what is logged.
 const LICENCE = 'melissa-LICENCE-7a1f0c93e5d2b846';
@@ -213,25 +214,15 @@ describe('logs: one JSON line per token request, never a secret', () => {
     }
 
     // The command line: serve (its JSON log), issue and verify with wrong secrets, check.
-    const cli: string[] = [];
-    const abort = new AbortController();
-    let listening: (url: string) => void = () => {};
-    const url = new Promise<string>((resolve) => (listening = resolve));
-    const io = {
-      out: (t: string) => /listening on (\S+)/.test(t) && listening(/listening on (\S+)/.exec(t)?.[1] as string),
-      err: (t: string) => void cli.push(t),
-      env: { ...ENV, TOKENSMITH_ADMIN_SECRET: ADMIN, TOKENSMITH_METRICS_SECRET: METRICS },
-      log: { write: (line: string) => void cli.push(line) },
-    };
-    const served = main(['serve', '--port', '0', '--grace', '5s'], io, abort.signal);
-    const base = await url;
+    const serve = await serveInProcess(['--grace', '5s'], { ...ENV, TOKENSMITH_ADMIN_SECRET: ADMIN, TOKENSMITH_METRICS_SECRET: METRICS });
+    const base = serve.url;
     const t4 = melissaToken(await (await fetch(`${base}/v3/web/Service.svc/RequestToken?L=${LICENCE}&P=pkgExpressEntry`)).text());
     issued.push(t4);
     await fetch(`${base}/v3/web/Service.svc/RequestToken?L=${TYPED.licence}`);
     await fetch(`${base}/melissa/demo/ExpressFreeForm?id=${encodeURIComponent(t4)}`);
     await fetch(`${base}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${TYPED.admin}` } });
-    abort.abort();
-    expect(await served).to.equal(0);
+    expect(await serve.stop()).to.equal(0);
+    const cli: string[] = [];
     const cliIo = { out: () => {}, err: (t: string) => void cli.push(t), env: ENV };
     expect(await main(['issue', '--policy', 'melissa', '--param', `L=${TYPED.licence}`], cliIo)).to.equal(1);
     expect(await main(['issue', '--policy', 'electa', '--param', 'CID=42', '--param', `AppKey=${TYPED.appKey}`], cliIo)).to.equal(1);
@@ -252,10 +243,11 @@ describe('logs: one JSON line per token request, never a secret', () => {
     const failed = lines.find((l) => l.msg === 'policy reload failed; the previous policies are still served');
     expect(failed?.issues?.length).to.be.at.least(3);
     for (const issue of failed?.issues ?? []) expect(issue).to.match(/^\/\S+\/[abc]\.yaml:\d+:\d+: /);
-    expect(cli.filter((l) => l.includes('"msg":"token request"'))).to.have.length(4);
+    expect(serve.lines().filter((l) => l.msg === 'token request')).to.have.length(4);
+    expect(serve.lines().filter((l) => l.level === 40).map((l) => l['warning'])).to.include.members(['store', 'policy']); // start-up warnings
 
     // … and it holds none of the secrets, tokens or keys, nor any query string.
-    const everything = [...log.lines, ...cli].join('\n');
+    const everything = [...log.lines, serve.text(), ...cli].join('\n');
     const secrets = [LICENCE, APPKEY, EMALIDATE_SECRET, FIXTURE_SECRET, ADMIN, METRICS, ...Object.values(TYPED), ...issued];
     for (const secret of secrets) expect(everything, secret).to.not.include(secret);
     for (const secret of secrets) expect(everything, `${secret} url-encoded`).to.not.include(encodeURIComponent(secret));

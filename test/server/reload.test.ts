@@ -6,13 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boot, type Booted } from '../../server/bootstrap.js';
 import { createApp } from '../../server/app.js';
-import { main } from '../../server/cli.js';
 import { createLogger } from '../../server/logging.js';
 import { Metrics } from '../../server/metrics.js';
 import { reloader, type Reloader } from '../../server/reload.js';
 import { listen } from '../helpers/http.js';
 import { parseMetrics, sampleValue } from '../helpers/prometheus.js';
-import { serveChild } from '../helpers/serve-child.js';
+import { serveChild, serveInProcess } from '../helpers/serve-child.js';
 
 const EMALIDATE = readFileSync('policies/emalidate.yaml', 'utf8');
 const ELECTA = readFileSync('policies/electa.yaml', 'utf8');
@@ -167,49 +166,23 @@ describe('policy reload', () => {
 
   describe('serve --watch (in-process)', () => {
     it('reloads when a policy file changes, and keeps serving on a broken one', async () => {
-      const log: string[] = [];
-      const abort = new AbortController();
-      let listening: (url: string) => void = () => {};
-      const url = new Promise<string>((resolve) => (listening = resolve));
-      let wake = () => {};
-      const io = {
-        out: (t: string) => void listening(/listening on (\S+)/.exec(t)?.[1] ?? ''),
-        err: (t: string) => void log.push(t),
-        env: ENV,
-        log: {
-          write: (line: string) => {
-            log.push(line);
-            wake();
-          },
-        },
-      };
-      const logLine = (msg: string, from: number) =>
-        new Promise<Logged>((resolve) => {
-          wake = () => {
-            const found = log.slice(from).map((l) => JSON.parse(l) as Logged).find((l) => l.msg === msg);
-            if (found) resolve(found);
-          };
-          wake();
-        });
-      const served = main(['serve', '--port', '0', '--watch', '--policies', dir], io, abort.signal);
+      const server = await serveInProcess(['--watch', '--policies', dir], ENV);
       try {
-        const base = await url;
-        const ttl = async () => ((await (await fetch(`${base}/emalidate/token`, { method: 'POST' })).json()) as { expires_in: number }).expires_in;
+        const ttl = async () => ((await (await fetch(`${server.url}/emalidate/token`, { method: 'POST' })).json()) as { expires_in: number }).expires_in;
         expect(await ttl()).to.equal(300);
-        let from = log.length;
+        let from = server.lines().length;
         write('emalidate.yaml', emalidateWithTtl('600s'));
-        expect(await logLine('policies reloaded', from)).to.deep.include({ reason: 'watch', policies: ['emalidate'] });
+        expect(await server.waitFor((l) => l.msg === 'policies reloaded', from)).to.deep.include({ reason: 'watch', policies: ['emalidate'] });
         expect(await ttl()).to.equal(600);
-        from = log.length;
+        from = server.lines().length;
         write('emalidate.yaml', BROKEN);
-        const failed = await logLine('policy reload failed; the previous policies are still served', from);
-        expect(failed.issues).to.have.length(1);
-        expect(failed.issues?.[0]).to.match(unknownKey(join(dir, 'emalidate.yaml')));
+        const failed = await server.waitFor((l) => l.msg === 'policy reload failed; the previous policies are still served', from);
+        expect(failed['issues']).to.have.length(1);
+        expect((failed['issues'] as string[])[0]).to.match(unknownKey(join(dir, 'emalidate.yaml')));
         expect(await ttl()).to.equal(600);
       } finally {
-        abort.abort();
+        expect(await server.stop()).to.equal(0);
       }
-      expect(await served).to.equal(0);
     });
   });
 
