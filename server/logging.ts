@@ -17,13 +17,10 @@ export interface LoggerOptions {
 /**
  * Keys that would hold a secret if anyone ever logged such an object: pino replaces their values.
  * tokensmith's own lines never carry them (they log a path, never a URL, and no headers); this is
- * the second line of defence for code that passes whole objects.
+ * the second line of defence for code that passes whole objects. Top-level keys only: wildcard
+ * paths (`*.token`) made every line about three times as expensive (measured: ~16 µs vs ~5 µs).
  */
-const REDACT = [
-  'authorization', 'token', 'secret', 'licence', 'license', 'appkey', 'password', 'query', 'querystring', 'url', 'headers',
-  '*.authorization', '*.token', '*.secret', '*.licence', '*.license', '*.appkey', '*.password', '*.query', '*.querystring',
-  '*.url', '*.headers',
-];
+const REDACT = ['authorization', 'token', 'secret', 'licence', 'license', 'appkey', 'password', 'query', 'querystring', 'url', 'headers'];
 
 /**
  * The production logger: pino, JSON lines, asynchronous destination.
