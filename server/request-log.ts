@@ -33,7 +33,7 @@ export function requestLog(logger: Logger, metrics: Metrics, trusted: TrustedPro
       outcome,
       ms: Math.round(ms * 1000) / 1000,
       client: addressOf(ctx, trusted),
-      ...(error?.reason === undefined ? {} : { reason: error.reason }),
+      reason: error?.reason, // undefined fields are left out of the JSON line
     };
     if (error !== undefined && error.status >= 500) logger.error(line, 'token request');
     else logger.info(line, 'token request');
