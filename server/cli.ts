@@ -261,8 +261,11 @@ async function serve(
   signal?.addEventListener('abort', () => onStop('abort'), { once: true });
 
   const stoppedBy = await stopped;
-  logger.info({ signal: stoppedBy, inFlight: lifecycle.inFlight, graceMs }, 'shutting down: not accepting; finishing the requests in flight');
-  const { cut } = await lifecycle.drain(graceMs);
+  const inFlight = lifecycle.inFlight;
+  const drained = lifecycle.drain(graceMs);
+  // Said once the listener is closed: whoever reads this line finds the port refusing connections.
+  logger.info({ signal: stoppedBy, inFlight, graceMs }, 'shutting down: not accepting; finishing the requests in flight');
+  const { cut } = await drained;
   process.off('SIGHUP', onHangup);
   watcher?.close();
   for (const [name, handler] of handlers) process.off(name, handler);
