@@ -79,10 +79,11 @@ async function main(): Promise<void> {
     { ours: cases.electaVerifyRedis.name, baseline: cases.electaVerify.name, target: 0.6 },
   ];
 
-  // BENCH_ONLY=melissa,electa runs just the groups whose case names contain one of the words;
+  // BENCH_ONLY=melissa,electa runs just the groups whose case keys or names contain one of the words;
   // the in-process pairs are named emalidate and xdoc (BENCH_ONLY=xdoc runs only those).
   const only = (process.env['BENCH_ONLY'] ?? '').toLowerCase().split(',').filter(Boolean);
-  const chosen = only.length ? groups.filter((g) => g.some((k) => only.some((w) => k.toLowerCase().includes(w)))) : groups;
+  const named = (k: keyof typeof cases) => `${k} ${cases[k].name}`.toLowerCase();
+  const chosen = only.length ? groups.filter((g) => g.some((k) => only.some((w) => named(k).includes(w)))) : groups;
   const http: HttpResult[] = [];
   for (const group of chosen) http.push(...(await runHttp(group.map((key) => cases[key] as HttpCase), env)));
   for (const r of http) {

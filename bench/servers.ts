@@ -2,13 +2,20 @@
  * One benchmark server per process: `node dist/bench/servers.js <kind> <port>`; prints
  * `READY <port>` when listening. Kinds: the framework's ceiling (`bare`), what a user would
  * hand-write with jose (`jose-issue`, `jose-verify`), and ours (`ours-issue`, `ours-verify`).
+ * Ours runs as `tokensmith serve` does: a pino JSON line per request to an asynchronous file
+ * destination (a temporary file, removed on exit; `BENCH_LOG=/dev/null` to discard) and the
+ * metrics counted; the baselines neither log nor count, so the ratios include that cost.
  */
 import { createServer } from 'node:http';
 import { randomUUID, webcrypto } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Koa from 'koa';
 import { SignJWT, jwtVerify } from 'jose';
 import { boot } from '../server/bootstrap.js';
 import { createApp } from '../server/app.js';
+import { createLogger } from '../server/logging.js';
 import { ALL_POLICIES, BENCH_ENV } from './env.js';
 import { handSessions } from './hand-sessions.js';
 
@@ -30,7 +37,7 @@ async function app(kind: string): Promise<Koa> {
   if (kind === 'ours' || kind === 'ours-redis') {
     const store = kind === 'ours' ? 'memory' : (process.env['BENCH_REDIS_URL'] as string);
     const { engine } = await boot({ policies: ALL_POLICIES, store, env: BENCH_ENV });
-    return createApp({ engine });
+    return createApp({ engine, logger: createLogger({ destination: LOG_FILE }) });
   }
   if (kind === 'hand-sessions') return handSessions();
   const koa = new Koa();
@@ -66,11 +73,19 @@ async function app(kind: string): Promise<Koa> {
   throw new TypeError(`unknown server kind ${kind}`);
 }
 
+/** Where our server logs during the benchmark (removed on exit unless it is /dev/null). */
+const LOG_FILE = process.env['BENCH_LOG'] ?? join(tmpdir(), `tokensmith-bench-${process.pid}.log`);
+
 if (process.argv[1]?.endsWith('servers.js')) {
   const [kind = 'bare', port = '0'] = process.argv.slice(2);
   const server = createServer((await app(kind)).callback());
   server.listen(Number(port), '127.0.0.1', () => {
     process.stdout.write(`READY ${(server.address() as { port: number }).port}\n`);
   });
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  process.on('SIGTERM', () =>
+    server.close(() => {
+      if (LOG_FILE.startsWith(tmpdir())) rmSync(LOG_FILE, { force: true });
+      process.exit(0);
+    }),
+  );
 }

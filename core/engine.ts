@@ -12,7 +12,7 @@ import { clampTtl } from './guards/ttl.js';
 import { LockoutGuard } from './guards/lockout.js';
 import type { Credential, Policy } from './policy/types.js';
 import type {
-  Clock, Outcome, Random, Reply, ReplyEncoder, Store, StyleInstance, TokenRecord, TokenRequest, VerifyExpectations,
+  Clock, EngineObserver, Outcome, Random, Reply, ReplyEncoder, Store, StyleInstance, TokenRecord, TokenRequest, VerifyExpectations,
 } from './ports.js';
 import { isSelfContained } from './ports.js';
 import type { PluginRegistry } from './registry.js';
@@ -25,7 +25,11 @@ interface Compiled {
   readonly encoders: ReadonlyMap<string, ReplyEncoder>;
 }
 
-/** A set of compiled policies; swapped as a whole on reload. */
+/**
+ * A set of compiled policies; swapped as a whole on reload. A host pins the set served when a
+ * request arrives (`engine.served`) and passes it to the engine's calls, so a reload never
+ * changes the policies under a request in flight.
+ */
 export class PolicySet {
   readonly #byId: ReadonlyMap<string, Compiled>;
   constructor(compiled: readonly Compiled[]) {
@@ -38,6 +42,9 @@ export class PolicySet {
   }
   get policies(): Policy[] {
     return [...this.#byId.values()].map((c) => c.policy);
+  }
+  has(id: string): boolean {
+    return this.#byId.has(id);
   }
 }
 
@@ -78,6 +85,7 @@ export class Engine {
   readonly #lockout: LockoutGuard;
   #set: PolicySet = new PolicySet([]);
   #generation = 0;
+  readonly #observers = new Set<EngineObserver>();
 
   constructor(deps: { store: Store; clock: Clock; random: Random; registry: PluginRegistry }) {
     this.#store = deps.store;
@@ -85,6 +93,15 @@ export class Engine {
     this.#random = deps.random;
     this.#registry = deps.registry;
     this.#lockout = new LockoutGuard(deps.store);
+  }
+
+  /**
+   * Adds a listener for events that requests do not show by themselves (a lockout starting, a
+   * store call failing), for metrics. Returns the function that removes it.
+   */
+  observe(observer: EngineObserver): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
   }
 
   /** Makes every policy ready (styles instantiated, keys imported) without serving it yet. */
@@ -114,6 +131,11 @@ export class Engine {
     return this.#generation;
   }
 
+  /** The policy set served now; pass it to `issue`/`verify`/`reply`/`policy` to pin it for a request. */
+  get served(): PolicySet {
+    return this.#set;
+  }
+
   /** Compiles and serves `policies`. */
   async load(policies: readonly Policy[]): Promise<void> {
     this.use(await this.compile(policies));
@@ -123,17 +145,20 @@ export class Engine {
     return this.#set.policies;
   }
 
-  policy(id: string): Policy {
-    return this.#set.get(id).policy;
+  policy(id: string, set: PolicySet = this.#set): Policy {
+    return set.get(id).policy;
   }
 
   get store(): Store {
     return this.#store;
   }
 
-  /** Issues a token for a vendor request, enforcing lockout, credentials, scopes, TTL and binding. */
-  async issue(policyId: string, request: TokenRequest): Promise<Issued> {
-    const { policy, style, credentials } = this.#set.get(policyId);
+  /**
+   * Issues a token for a vendor request, enforcing lockout, credentials, scopes, TTL and binding.
+   * `set`: the policy set to use (default: the one served now).
+   */
+  async issue(policyId: string, request: TokenRequest, set: PolicySet = this.#set): Promise<Issued> {
+    const { policy, style, credentials } = set.get(policyId);
     chooseFormat(policy, request);
     const asked = style.readGrant(request);
     let credential: Credential | undefined;
@@ -148,7 +173,8 @@ export class Engine {
       const counted = keys.length ? await this.#guard(() => this.#lockout.assertOpen(policy, keys)) : [];
       credential = credentials.matchDigest(asked.credentialId, digest);
       if (credential === undefined) {
-        const locked = keys.length ? await this.#guard(() => this.#lockout.fail(policy, keys)) : undefined;
+        const engaged = () => this.#notify('lockout', policyId);
+        const locked = keys.length ? await this.#guard(() => this.#lockout.fail(policy, keys, engaged)) : undefined;
         throw locked ?? new CredentialInvalidError('invalid credential', { policyId });
       }
       if (counted.length) await this.#guard(() => this.#lockout.succeed(counted));
@@ -180,10 +206,16 @@ export class Engine {
   /**
    * Verifies `token` (or, when `undefined`, the token the style finds in the request) as a
    * caller presenting it: integrity, expiry, revocation, address binding, the request's own
-   * expectations (Electa's `CID`) and single use.
+   * expectations (Electa's `CID`) and single use. `set`: as for {@link Engine.issue}.
    */
-  async verify(policyId: string, token: string | undefined, request: TokenRequest, expect?: VerifyExpectations): Promise<TokenRecord> {
-    const compiled = this.#set.get(policyId);
+  async verify(
+    policyId: string,
+    token: string | undefined,
+    request: TokenRequest,
+    expect?: VerifyExpectations,
+    set: PolicySet = this.#set,
+  ): Promise<TokenRecord> {
+    const compiled = set.get(policyId);
     return this.#check(compiled, token ?? compiled.style.presentedToken(request), request, VERIFY_ALL, expect);
   }
 
@@ -222,8 +254,8 @@ export class Engine {
   }
 
   /** Renders an outcome in the reply format the request chose (the default when it chose badly). */
-  reply(policyId: string, outcome: Outcome, request?: TokenRequest): Reply {
-    const { policy, encoders } = this.#set.get(policyId);
+  reply(policyId: string, outcome: Outcome, request?: TokenRequest, set: PolicySet = this.#set): Reply {
+    const { policy, encoders } = set.get(policyId);
     let format = policy.output.default;
     try {
       format = chooseFormat(policy, request);
@@ -234,7 +266,8 @@ export class Engine {
   }
 
   async #find(token: string, policyId: string | undefined): Promise<[Compiled, TokenRecord] | undefined> {
-    const candidates = policyId === undefined ? this.#set.policies.map((p) => this.#set.get(p.id)) : [this.#set.get(policyId)];
+    const set = this.#set;
+    const candidates = policyId === undefined ? set.policies.map((p) => set.get(p.id)) : [set.get(policyId)];
     const neutral: TokenRequest = { param: () => undefined, clientAddress: '' };
     for (const compiled of candidates) {
       try {
@@ -293,16 +326,30 @@ export class Engine {
   /** Store calls: any failure that is not ours becomes `StoreUnavailableError` (fail closed). */
   #guard<T>(call: () => Promise<T>): Promise<T> {
     try {
-      return call().catch(storeFailure);
+      return call().catch(this.#storeFailure);
     } catch (err) {
-      return Promise.reject(storeFailure(err));
+      return Promise.reject(this.#storeFailure(err));
     }
   }
-}
 
-function storeFailure(err: unknown): never {
-  if (err instanceof TokenSmithError) throw err;
-  throw new StoreUnavailableError('the token store is unavailable', { cause: err });
+  readonly #storeFailure = (err: unknown): never => {
+    if (err instanceof TokenSmithError) throw err;
+    this.#notify('storeError');
+    throw new StoreUnavailableError('the token store is unavailable', { cause: err });
+  };
+
+  #notify(event: 'lockout', policyId: string): void;
+  #notify(event: 'storeError'): void;
+  #notify(event: 'lockout' | 'storeError', policyId?: string): void {
+    for (const observer of this.#observers) {
+      try {
+        if (event === 'lockout') observer.lockout?.(policyId as string);
+        else observer.storeError?.();
+      } catch {
+        // An observer (metrics) must never change a request's outcome.
+      }
+    }
+  }
 }
 
 /** Scopes guard: everything asked must be allowed; nothing asked means all that is allowed. */

@@ -224,6 +224,12 @@ export class AdminUnauthorizedError extends TokenSmithError {
   override readonly status = 401;
 }
 
+/** `GET /metrics` was called without the metrics secret (when one is configured). */
+export class MetricsUnauthorizedError extends TokenSmithError {
+  readonly code = 'ERR_METRICS_UNAUTHORIZED';
+  override readonly status = 401;
+}
+
 /** The store could not be reached; nothing was issued. */
 export class StoreUnavailableError extends TokenSmithError {
   readonly code = 'ERR_STORE_UNAVAILABLE';

@@ -22,6 +22,7 @@ export { isSelfContained } from './ports.js';
 export type {
   Clock, Random, Store, StoreFactory, TokenRequest, GrantRequest, Grant, TokenRecord, VerifyExpectations, StyleInstance,
   SelfContainedStyle, MintedToken, TokenStyle, Outcome, Reply, ReplyEncoder, StyleManifest, PluginManifest, Logger,
+  EngineObserver,
 } from './ports.js';
 export {
   TokenSmithError, isTokenSmithError, formatPolicyIssue, PolicyInvalidError, PluginUnknownError, PluginLoadError,
@@ -29,6 +30,7 @@ export {
   ScopeNotAllowedError, IpBindingError, TokenMalformedError, TokenAlgorithmError, TokenKeyUnknownError,
   TokenSignatureError, TokenExpiredError, TokenClaimError, TokenRevokedError, TokenReusedError, TokenUnknownError,
   TokenMissingError, TokenUndecryptableError, TokenContextMismatchError, TokenAddressMismatchError, TokenCredentialMismatchError, TokenScopeError, AdminUnauthorizedError,
+  MetricsUnauthorizedError,
   StoreUnavailableError, NotFoundError, MethodNotAllowedError, BodyTooLargeError, BodyInvalidError, InternalError,
   type ErrorDetails, type PolicyIssue,
 } from './errors.js';

@@ -210,6 +210,17 @@ export interface PluginManifest {
   readonly stores?: readonly string[];
 }
 
+/**
+ * Listens to engine events that no single request shows (`Engine.observe`), for metrics.
+ * Called synchronously on the request's path: keep it cheap; what it throws is ignored.
+ */
+export interface EngineObserver {
+  /** A failed attempt reached the policy's threshold and started a lock. */
+  lockout?(policyId: string): void;
+  /** A store call failed (the request fails closed with `ERR_STORE_UNAVAILABLE`). */
+  storeError?(): void;
+}
+
 /** Minimal structured logger (pino-compatible subset). Never pass secrets. */
 export interface Logger {
   info(obj: object, msg?: string): void;

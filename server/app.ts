@@ -1,16 +1,18 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
-import { timingSafeEqual } from 'node:crypto';
-import { sha256Bytes } from '../core/digest.js';
-import type { Engine } from '../core/engine.js';
-import { AdminUnauthorizedError, MethodNotAllowedError, RequestInvalidError } from '../core/errors.js';
+import type { Engine, PolicySet } from '../core/engine.js';
+import { AdminUnauthorizedError, MethodNotAllowedError, MetricsUnauthorizedError, RequestInvalidError } from '../core/errors.js';
 import type { HttpMethod, IssueRoute, Policy } from '../core/policy/types.js';
 import { hasReadiness, type Logger } from '../core/ports.js';
+import { bearerMatcher } from './bearer.js';
 import { TrustedProxies } from './client-ip.js';
 import { errorMiddleware } from './error-middleware.js';
 import { melissaDemo } from './demo.js';
+import { scrubberFor } from './logging.js';
+import { Metrics, type RequestKind } from './metrics.js';
 import { tokenRequestOf } from './params.js';
+import { requestLog } from './request-log.js';
 import { addressOf, requireToken, type TokenState } from './require-token.js';
 
 export interface AppOptions {
@@ -21,14 +23,24 @@ export interface AppOptions {
   readonly adminSecret?: string;
   /** Largest accepted request body (form or JSON). Default `16kb`. */
   readonly bodyLimit?: string;
+  /** Where the per-request lines and unexpected errors go (a pino logger in `serve`). Default: nowhere. */
   readonly logger?: Logger;
   /** Serves the Melissa browser demo at `GET /demo/melissa` (see `server/demo.ts`). Default off. */
   readonly demo?: boolean;
+  /** The metrics to count into. Default: a new `Metrics` (its own registry) for this app. */
+  readonly metrics?: Metrics;
+  /**
+   * `GET /metrics`: `open` (default; Prometheus convention, for a port that only the scraper
+   * reaches), `off` (no route), or `{ secret }` to require `Authorization: Bearer <secret>`.
+   */
+  readonly metricsEndpoint?: 'open' | 'off' | { readonly secret: string };
 }
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
 
 interface PolicyRoute {
+  readonly set: PolicySet;
+  readonly kind: RequestKind;
   readonly policy: Policy;
   readonly methods: readonly HttpMethod[];
   readonly format: string | undefined;
@@ -38,7 +50,8 @@ interface PolicyRoute {
 /**
  * Builds the Koa app (it does not listen: `app.listen()` or `http.createServer(app.callback())`
  * is the caller's). One route per policy route, the policies' protected demo routes,
- * `GET /healthz`, RFC 7662 `POST /introspect` and RFC 7009 `POST /revoke`.
+ * `GET /healthz`, `GET /readyz`, `GET /metrics`, RFC 7662 `POST /introspect` and RFC 7009
+ * `POST /revoke`. Each token request is logged as one line and counted in the metrics.
  *
  * @example
  * ```ts
@@ -54,16 +67,24 @@ export function createApp(options: AppOptions): Koa {
   const parseBody = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: limit, formLimit: limit, jsonStrict: true });
   const app = new Koa({ proxy: false });
   app.silent = true;
+  const metrics = options.metrics ?? new Metrics();
+  metrics.watch(engine);
+  const endpoint = options.metricsEndpoint ?? 'open';
+  const secrets = [options.adminSecret, typeof endpoint === 'object' ? endpoint.secret : undefined];
 
   const routesFor = policyRouteTable(engine, trusted);
   const admin = adminRouter(engine, options.adminSecret, parseBody);
+  if (endpoint !== 'off') admin.get('/metrics', metricsRoute(metrics, typeof endpoint === 'object' ? endpoint.secret : undefined));
 
-  app.use(errorMiddleware(engine, logger));
+  app.use(requestLog(logger, metrics, trusted));
+  app.use(errorMiddleware(engine, logger, scrubberFor(() => engine.served, secrets)));
   if (options.demo) app.use(melissaDemo(engine));
   app.use(async function policyRoutes(ctx: Context, next: Next): Promise<void> {
     const route = routesFor().get(ctx.path);
     if (route === undefined) return next();
     const state = ctx.state as TokenState;
+    state.policySet = route.set;
+    state.kind = route.kind;
     state.policyId = route.policy.id;
     state.routeFormat = route.format;
     if (!route.methods.includes(ctx.method as HttpMethod)) {
@@ -78,14 +99,14 @@ export function createApp(options: AppOptions): Koa {
   app.use(admin.allowedMethods({ throw: true }));
   return app;
 
-  /** Rebuilt only when the engine serves another policy set (reload). */
+  /** Rebuilt only when the engine serves another policy set (reload); each route keeps the set it was built from. */
   function policyRouteTable(eng: Engine, proxies: TrustedProxies): () => ReadonlyMap<string, PolicyRoute> {
-    let generation = -1;
+    let set: PolicySet | undefined;
     let table = new Map<string, PolicyRoute>();
     return () => {
-      if (generation !== eng.generation) {
-        table = buildRoutes(eng, proxies);
-        generation = eng.generation;
+      if (set !== eng.served) {
+        set = eng.served;
+        table = buildRoutes(eng, set, proxies);
       }
       return table;
     };
@@ -94,19 +115,23 @@ export function createApp(options: AppOptions): Koa {
 
 const noop = async (): Promise<void> => {};
 
-function buildRoutes(engine: Engine, trusted: TrustedProxies): Map<string, PolicyRoute> {
+function buildRoutes(engine: Engine, set: PolicySet, trusted: TrustedProxies): Map<string, PolicyRoute> {
   const table = new Map<string, PolicyRoute>();
-  for (const policy of engine.policies) {
+  for (const policy of set.policies) {
     for (const route of policy.routes) {
-      table.set(route.path, { policy, methods: route.methods, format: route.format, handle: issueHandler(engine, policy, route, trusted) });
+      const handle = issueHandler(engine, set, policy, route, trusted);
+      table.set(route.path, { set, kind: 'issue', policy, methods: route.methods, format: route.format, handle });
     }
     for (const route of policy.protectedRoutes) {
       const guard = requireToken(engine, policy.id, {
         trustedProxies: trusted,
+        policySet: set,
         ...(route.scopes ? { scopes: route.scopes } : {}),
         ...(route.format ? { format: route.format } : {}),
       });
       table.set(route.path, {
+        set,
+        kind: 'verify',
         policy,
         methods: route.methods,
         format: route.format,
@@ -117,7 +142,7 @@ function buildRoutes(engine: Engine, trusted: TrustedProxies): Map<string, Polic
   return table;
 }
 
-function issueHandler(engine: Engine, policy: Policy, route: IssueRoute, trusted: TrustedProxies): Middleware {
+function issueHandler(engine: Engine, set: PolicySet, policy: Policy, route: IssueRoute, trusted: TrustedProxies): Middleware {
   const policyId = policy.id;
   const shape = {
     ...(route.format === undefined ? {} : { format: route.format }),
@@ -131,8 +156,8 @@ function issueHandler(engine: Engine, policy: Policy, route: IssueRoute, trusted
     for (const [name, value] of required) {
       if (request.param(name) !== value) throw new RequestInvalidError(`parameter ${name} must be ${value}`, { policyId, claim: name });
     }
-    const issued = await engine.issue(policyId, request);
-    const reply = engine.reply(policyId, { ok: true, token: issued.token, record: issued.record }, request);
+    const issued = await engine.issue(policyId, request, set);
+    const reply = engine.reply(policyId, { ok: true, token: issued.token, record: issued.record }, request, set);
     ctx.status = reply.status;
     ctx.type = reply.contentType;
     ctx.body = reply.body;
@@ -147,13 +172,29 @@ async function protectedDemo(ctx: Context, _next: Next): Promise<void> {
   ctx.body = { ok: true, policy: record?.policyId, sub: record?.subject, scope: record?.scopes, exp: record && Math.floor(record.expiresAt / 1000) };
 }
 
+/** `GET /metrics` in Prometheus text format; with a secret, only for `Authorization: Bearer <secret>`. */
+function metricsRoute(metrics: Metrics, secret: string | undefined): Middleware {
+  const allowed = secret === undefined ? () => true : bearerMatcher(secret);
+  return async function serveMetrics(ctx) {
+    if (!allowed(ctx.get('authorization'))) {
+      ctx.set('www-authenticate', 'Bearer realm="tokensmith-metrics"');
+      throw new MetricsUnauthorizedError('metrics secret missing or wrong');
+    }
+    ctx.body = await metrics.registry.metrics();
+    ctx.type = metrics.registry.contentType;
+    ctx.set('cache-control', 'no-store');
+  };
+}
+
 function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody: Middleware): Router {
   const router = new Router();
-  const expected = adminSecret === undefined ? undefined : sha256Bytes(adminSecret);
+  const isAdmin = bearerMatcher(adminSecret);
+  const kind = (name: RequestKind): Middleware => async function markKind(ctx, next) {
+    (ctx.state as TokenState).kind = name;
+    await next();
+  };
   const authorize: Middleware = async function authorizeAdmin(ctx, next) {
-    const given = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
-    const digest = sha256Bytes(given ?? '');
-    if (expected === undefined || given === undefined || !timingSafeEqual(digest, expected)) {
+    if (!isAdmin(ctx.get('authorization'))) {
       ctx.set('www-authenticate', 'Bearer realm="tokensmith-admin"');
       throw new AdminUnauthorizedError('admin secret missing or wrong');
     }
@@ -165,6 +206,8 @@ function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody:
     const { token, policy } = body;
     if (typeof token !== 'string' || token === '') throw new RequestInvalidError('parameter token is required', { claim: 'token' });
     if (policy !== undefined && typeof policy !== 'string') throw new RequestInvalidError('parameter policy must be text', { claim: 'policy' });
+    // Only a policy that exists is named in logs and metrics: the caller's text is not logged.
+    if (policy !== undefined && engine.served.has(policy)) (ctx.state as TokenState).subjectPolicy = policy;
     return { token, policy };
   };
   router.get('/healthz', function health(ctx) {
@@ -177,12 +220,14 @@ function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody:
     ctx.body = up ? { status: 'ready' } : { status: 'not ready', store: 'unavailable' };
     ctx.set('cache-control', 'no-store');
   });
-  router.post('/introspect', authorize, async function introspect(ctx) {
+  router.post('/introspect', kind('introspect'), authorize, async function introspect(ctx) {
     const { token, policy } = tokenOf(ctx);
-    ctx.body = await engine.introspect(token, policy);
+    const found = await engine.introspect(token, policy);
+    if (found.active) (ctx.state as TokenState).subjectPolicy = found['policy'] as string;
+    ctx.body = found;
     ctx.set('cache-control', 'no-store');
   });
-  router.post('/revoke', authorize, async function revoke(ctx) {
+  router.post('/revoke', kind('revoke'), authorize, async function revoke(ctx) {
     const { token, policy } = tokenOf(ctx);
     await engine.revoke(token, policy);
     ctx.status = 200; // RFC 7009 §2.2: also for tokens that were not valid

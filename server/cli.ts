@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
+import type { DestinationStream } from 'pino';
+import { parseDuration } from '../core/duration.js';
 import { PolicyInvalidError, TokenSmithError, formatPolicyIssue } from '../core/errors.js';
 import { loadPolicies } from '../core/policy/load.js';
 import { buildPolicySchema } from '../core/policy/schema.js';
@@ -11,23 +13,32 @@ import { boot, type Booted } from './bootstrap.js';
 import { assemble } from '../core/container.js';
 import { builtinModules } from '../plugins/index.js';
 import { loadPluginModule } from '../core/plugin-loader.js';
+import { drainable } from './lifecycle.js';
+import { createLogger, flushLogger } from './logging.js';
+import { Metrics } from './metrics.js';
+import { reloader, watchPolicies } from './reload.js';
 
 /** Where the CLI writes; injectable so tests run it in-process. */
 export interface CliIO {
   out(text: string): void;
   err(text: string): void;
   env: Readonly<Record<string, string | undefined>>;
+  /** Where `serve` writes its JSON log lines. Default: stderr, asynchronously (pino's sonic-boom). */
+  log?: DestinationStream;
 }
 
 const USAGE = `usage:
-  tokensmith serve  [--policies DIR] [--host H] [--port N] [--store memory|URL] [--plugin PATH]… [--trust-proxy ADDR[,CIDR…]] [--demo]
+  tokensmith serve  [--policies DIR] [--host H] [--port N] [--store memory|URL] [--plugin PATH]… [--trust-proxy ADDR[,CIDR…]]
+                    [--watch] [--grace DURATION] [--demo]
   tokensmith check  FILE|DIR…  [--plugin PATH]…
   tokensmith schema [--plugin PATH]…   (prints the policy JSON Schema with every style's block, for editors)
   tokensmith issue  --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]…
   tokensmith verify --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]… TOKEN
 
 environment: TOKENSMITH_STORE (default memory), TOKENSMITH_ADMIN_SECRET (enables /introspect and /revoke),
-             TOKENSMITH_TRUSTED_PROXIES (comma-separated addresses/CIDRs)`;
+             TOKENSMITH_TRUSTED_PROXIES (comma-separated addresses/CIDRs), TOKENSMITH_METRICS_SECRET (/metrics
+             then needs Authorization: Bearer), TOKENSMITH_METRICS=off (no /metrics), TOKENSMITH_LOG_LEVEL (default info)
+signals (serve): SIGHUP reloads the policies; SIGTERM/SIGINT stop gracefully (a second one stops at once)`;
 
 const OPTIONS = {
   policies: { type: 'string' },
@@ -40,17 +51,12 @@ const OPTIONS = {
   policy: { type: 'string' },
   param: { type: 'string', multiple: true },
   ip: { type: 'string' },
+  watch: { type: 'boolean' },
+  grace: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 class UsageError extends Error {}
-
-/** A JSON-lines logger on stderr (pino-compatible fields); never given secrets. */
-function stderrLogger(io: CliIO): Logger {
-  const line = (level: string) => (obj: object, msg?: string) =>
-    io.err(JSON.stringify({ level, time: new Date().toISOString(), ...obj, ...(msg === undefined ? {} : { msg }) }));
-  return { info: line('info'), warn: line('warn'), error: line('error') };
-}
 
 function paramsOf(list: readonly string[] | undefined): Record<string, string> {
   const params: Record<string, string> = {};
@@ -62,10 +68,14 @@ function paramsOf(list: readonly string[] | undefined): Record<string, string> {
   return params;
 }
 
-function shout(io: CliIO, booted: Pick<Booted, 'warnings'>, store: string): void {
-  for (const warning of booted.warnings) io.err(`WARNING ${formatPolicyIssue(warning)}`);
+/** Dev-only defaults shout: as warning lines of the server's log. */
+function shout(logger: Logger, booted: Pick<Booted, 'warnings'>, store: string): void {
+  for (const warning of booted.warnings) logger.warn({ warning: 'policy', at: formatPolicyIssue(warning) }, 'demo default in use');
   if (store === 'memory') {
-    io.err('WARNING store: the embedded memory store keeps sessions and lockouts in this process only; they are lost on restart and not shared between hosts (use --store redis://… in production)');
+    logger.warn(
+      { warning: 'store' },
+      'the embedded memory store keeps sessions and lockouts in this process only; they are lost on restart and not shared between hosts (use --store redis://… in production)',
+    );
   }
 }
 
@@ -183,37 +193,92 @@ async function once_(
   }
 }
 
+const DEFAULT_GRACE = '10s';
+
+/**
+ * Serves until SIGTERM/SIGINT (or `signal` aborts): then stops accepting, lets requests in
+ * flight finish within the grace period, closes the store and resolves to the exit code: 0 when
+ * every request finished, 1 when the grace period ran out and connections were cut (or the store
+ * failed to close). SIGHUP — and with `--watch` a change in the policy files — reloads the policies.
+ */
 async function serve(
   common: Parameters<typeof boot>[0],
-  values: { host?: string; port?: string; 'trust-proxy'?: string; demo?: boolean },
+  values: { host?: string; port?: string; 'trust-proxy'?: string; watch?: boolean; grace?: string; demo?: boolean },
   io: CliIO,
   signal?: AbortSignal,
 ): Promise<number> {
   const host = values.host ?? '127.0.0.1';
   const port = Number(values.port ?? io.env['PORT'] ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535, got "${values.port}"`);
+  const graceMs = parseDuration(values.grace ?? DEFAULT_GRACE);
+  if (graceMs === undefined) throw new UsageError(`--grace takes a duration such as 10s or 500ms, got "${values.grace}"`);
   const proxies = (values['trust-proxy'] ?? io.env['TOKENSMITH_TRUSTED_PROXIES'] ?? '').split(',').filter((s) => s.trim() !== '');
-  const logger = stderrLogger(io);
+  const logger = createLogger({ ...(io.log ? { destination: io.log } : {}), level: io.env['TOKENSMITH_LOG_LEVEL'] ?? 'info' });
   const booted = await boot(common);
-  shout(io, booted, common.store ?? 'memory');
+  shout(logger, booted, common.store ?? 'memory');
   const adminSecret = io.env['TOKENSMITH_ADMIN_SECRET'];
-  if (adminSecret === undefined) io.err('WARNING admin: TOKENSMITH_ADMIN_SECRET is not set: /introspect and /revoke refuse every call');
-  const app = createApp({ engine: booted.engine, trustedProxies: proxies, logger, demo: values.demo === true, ...(adminSecret ? { adminSecret } : {}) });
+  if (adminSecret === undefined) logger.warn({ warning: 'admin' }, 'TOKENSMITH_ADMIN_SECRET is not set: /introspect and /revoke refuse every call');
+  const metricsSecret = io.env['TOKENSMITH_METRICS_SECRET'];
+  const metricsEndpoint = io.env['TOKENSMITH_METRICS'] === 'off' ? 'off' : metricsSecret ? { secret: metricsSecret } : 'open';
+  const metrics = new Metrics({ processMetrics: true });
+  const app = createApp({
+    engine: booted.engine, trustedProxies: proxies, logger, metrics, metricsEndpoint, demo: values.demo === true, ...(adminSecret ? { adminSecret } : {}),
+  });
   const server: Server = app.listen(port, host);
+  const lifecycle = drainable(server);
   await once(server, 'listening');
   const address = server.address();
   const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}` : String(address);
-  logger.info({ url: shown, policies: booted.engine.policies.map((p) => ({ id: p.id, routes: p.routes.map((r) => r.path) })) }, 'tokensmith listening');
+
+  const { reload } = reloader(booted, { policies: common.policies, env: io.env, logger, metrics });
+  const onHangup = () => void reload('SIGHUP');
+  process.on('SIGHUP', onHangup);
+  const watcher = values.watch
+    ? await watchPolicies(common.policies, () => void reload('watch'), {
+        onError: (err) => logger.error({ error: { type: err.name, message: err.message } }, 'policy watch failed; SIGHUP still reloads'),
+      })
+    : undefined;
+  logger.info(
+    { listen: shown, graceMs, watch: values.watch ?? false, policies: booted.engine.policies.map((p) => ({ id: p.id, routes: p.routes.map((r) => r.path) })) },
+    'tokensmith listening',
+  );
   io.out(`tokensmith listening on ${shown}`);
-  const stop = new Promise<void>((resolve) => {
-    const done = () => resolve();
-    signal?.addEventListener('abort', done, { once: true });
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
-  await stop;
-  server.close();
-  server.closeAllConnections();
-  await booted.store.close();
-  return 0;
+
+  // The first stop signal drains; a second one cuts what is still running.
+  let stop: (by: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => (stop = resolve));
+  let stopping = false;
+  const onStop = (by: string) => {
+    if (!stopping) {
+      stopping = true;
+      stop(by);
+      return;
+    }
+    logger.warn({ signal: by, inFlight: lifecycle.inFlight }, 'second stop signal: cutting the requests still running');
+    lifecycle.force();
+  };
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((name) => [name, () => onStop(name)] as const);
+  for (const [name, handler] of handlers) process.on(name, handler);
+  signal?.addEventListener('abort', () => onStop('abort'), { once: true });
+
+  const stoppedBy = await stopped;
+  const inFlight = lifecycle.inFlight;
+  const drained = lifecycle.drain(graceMs);
+  // Said once the listener is closed: whoever reads this line finds the port refusing connections.
+  logger.info({ signal: stoppedBy, inFlight, graceMs }, 'shutting down: not accepting; finishing the requests in flight');
+  const { cut } = await drained;
+  process.off('SIGHUP', onHangup);
+  watcher?.close();
+  for (const [name, handler] of handlers) process.off(name, handler);
+  let storeClosed = true;
+  try {
+    await booted.store.close();
+  } catch (err) {
+    storeClosed = false;
+    logger.error({ error: { type: (err as Error).name, message: (err as Error).message } }, 'the store did not close cleanly');
+  }
+  if (cut > 0) logger.warn({ cut, graceMs }, 'grace period over: connections with requests still running were cut');
+  logger.info({ cut, store: storeClosed ? 'closed' : 'failed', exitCode: cut > 0 || !storeClosed ? 1 : 0 }, 'tokensmith stopped');
+  await flushLogger(logger);
+  return cut > 0 || !storeClosed ? 1 : 0;
 }

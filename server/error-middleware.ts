@@ -2,9 +2,11 @@ import type { Context, Middleware, Next } from 'koa';
 import {
   BodyInvalidError, BodyTooLargeError, InternalError, MethodNotAllowedError, NotFoundError, TokenSmithError,
 } from '../core/errors.js';
-import type { Engine } from '../core/engine.js';
+import type { Engine, PolicySet } from '../core/engine.js';
 import type { Logger, Reply, TokenRequest } from '../core/ports.js';
 import { describeError, errorHeaders } from '../plugins/encoders/json/json-encoder.js';
+import { errorField, scrubberFor, type Scrubber } from './logging.js';
+import type { RequestKind } from './metrics.js';
 import { tokenRequestOf } from './params.js';
 
 /** What a route leaves in `ctx.state` so that errors are rendered in its policy's format. */
@@ -13,6 +15,14 @@ export interface RouteState {
   /** The reply format the route imposes, for errors raised before its request was built. */
   routeFormat?: string | undefined;
   tokenRequest?: TokenRequest;
+  /** The policy set pinned for this request (a reload does not change it under the request). */
+  policySet?: PolicySet;
+  /** Set by token routes: the request is logged and counted as this kind. */
+  kind?: RequestKind;
+  /** An admin request's policy, when it names one that exists (logs and metrics only). */
+  subjectPolicy?: string;
+  /** The error the request ended with, left by the error middleware for the request log. */
+  error?: TokenSmithError;
 }
 
 /** Errors from libraries (body parser, Koa's `ctx.throw`) as domain errors. */
@@ -30,7 +40,7 @@ function asDomainError(err: unknown): TokenSmithError {
 function queryRequest(ctx: Context, engine: Engine, state: RouteState & { policyId: string }): TokenRequest | undefined {
   const format = state.routeFormat;
   try {
-    return tokenRequestOf(ctx, engine.policy(state.policyId).caseInsensitiveParams, '', { body: false, ...(format ? { format } : {}) });
+    return tokenRequestOf(ctx, engine.policy(state.policyId, state.policySet).caseInsensitiveParams, '', { body: false, ...(format ? { format } : {}) });
   } catch {
     // The query itself is bad (a name given twice): the route's format still applies.
     return format === undefined ? undefined : { param: () => undefined, clientAddress: '', format };
@@ -47,23 +57,28 @@ function send(ctx: Context, reply: Reply): void {
 /**
  * The one place errors become HTTP replies: in the policy's vendor format when the failing
  * route belongs to a policy, else JSON `{error, error_description}`. Stack traces and
- * unexposed messages never reach the client; unexpected errors are logged (without secrets).
+ * unexposed messages never reach the client; unexpected errors are logged with their stack,
+ * scrubbed of secrets (`scrub`: by default the served policies' secrets and the request's values).
  */
-export function errorMiddleware(engine: Engine, logger: Logger): Middleware {
+export function errorMiddleware(engine: Engine, logger: Logger, scrub: Scrubber = scrubberFor(() => engine.served)): Middleware {
   return async function renderErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new NotFoundError(`no route for ${ctx.method} ${ctx.path.slice(0, 200)}`);
     } catch (err) {
       const error = asDomainError(err);
-      if (error instanceof InternalError) logger.error({ err: String((err as Error)?.stack ?? err), path: ctx.path }, 'unexpected error');
       const state = ctx.state as RouteState;
+      state.error = error;
+      if (error instanceof InternalError) {
+        logger.error({ error: errorField(err, scrub, ctx), policy: state.policyId, path: ctx.path, method: ctx.method }, 'unexpected error');
+      }
       if (state.policyId !== undefined) {
         try {
-          send(ctx, engine.reply(state.policyId, { ok: false, error }, state.tokenRequest ?? queryRequest(ctx, engine, { ...state, policyId: state.policyId })));
+          const request = state.tokenRequest ?? queryRequest(ctx, engine, { ...state, policyId: state.policyId });
+          send(ctx, engine.reply(state.policyId, { ok: false, error }, request, state.policySet));
           return;
         } catch (encodeError) {
-          logger.error({ err: String(encodeError), policyId: state.policyId }, 'reply encoder failed');
+          logger.error({ error: errorField(encodeError, scrub, ctx), policy: state.policyId, path: ctx.path }, 'reply encoder failed');
         }
       }
       const headers = errorHeaders(error);

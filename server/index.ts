@@ -5,3 +5,8 @@ export { TrustedProxies, clientAddress } from './client-ip.js';
 export { boot, type BootOptions, type Booted } from './bootstrap.js';
 export { main, type CliIO } from './cli.js';
 export { builtinModules } from '../plugins/index.js';
+export { createLogger, flushLogger, scrubberFor, policySecrets, type LoggerOptions, type Scrubber } from './logging.js';
+export { Metrics, type MetricsOptions, type RequestKind } from './metrics.js';
+export { requestLog } from './request-log.js';
+export { reloader, watchPolicies, type Reloader, type ReloadOptions, type ReloadResult, type WatchOptions } from './reload.js';
+export { drainable, type Drainable, type Drained } from './lifecycle.js';

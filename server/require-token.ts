@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import type { Engine } from '../core/engine.js';
+import type { Engine, PolicySet } from '../core/engine.js';
 import type { TokenRecord } from '../core/ports.js';
 import { TrustedProxies, clientAddress } from './client-ip.js';
 import type { RouteState } from './error-middleware.js';
@@ -38,6 +38,8 @@ export interface RequireTokenOptions {
   scopes?: readonly string[];
   /** The reply format refusals use on this route. */
   format?: string;
+  /** The policy set to verify with (default: the one the request pinned, else the one served when it arrived). */
+  policySet?: PolicySet;
 }
 
 export function requireToken(engine: Engine, policyId: string, options: RequireTokenOptions = {}): Middleware {
@@ -46,11 +48,14 @@ export function requireToken(engine: Engine, policyId: string, options: RequireT
   const shape = options.format === undefined ? {} : { format: options.format };
   return async function checkToken(ctx: Context, next: Next): Promise<void> {
     const state = ctx.state as TokenState;
-    const policy = engine.policy(policyId);
+    const set = options.policySet ?? state.policySet ?? engine.served;
+    state.policySet = set;
+    state.kind ??= 'verify';
+    const policy = engine.policy(policyId, set);
     state.policyId = policyId;
     const request = tokenRequestOf(ctx, policy.caseInsensitiveParams, addressOf(ctx, trusted), shape);
     state.tokenRequest = request;
-    state.token = await engine.verify(policyId, undefined, request, expect);
+    state.token = await engine.verify(policyId, undefined, request, expect, set);
     await next();
   };
 }

@@ -70,8 +70,11 @@ export class LockoutGuard {
     return counted;
   }
 
-  /** Counts one failure; returns the `LockedOutError` to throw when this attempt is past the threshold. */
-  async fail(policy: Policy, keys: readonly string[]): Promise<LockedOutError | undefined> {
+  /**
+   * Counts one failure; returns the `LockedOutError` to throw when this attempt is past the
+   * threshold. `engaged` is called once per key whose lock this attempt starts.
+   */
+  async fail(policy: Policy, keys: readonly string[], engaged?: () => void): Promise<LockedOutError | undefined> {
     const lockout = policy.lockout;
     if (lockout === undefined) return undefined;
     let past: LockedOutError | undefined;
@@ -79,6 +82,7 @@ export class LockoutGuard {
       const { count } = await this.#store.increment(key, lockout.windowMs);
       if (count === lockout.threshold) {
         await this.#store.put(key, String(count), lockout.durationMs);
+        engaged?.();
       } else if (count > lockout.threshold) {
         past = this.#locked(policy, (await this.#store.ttl(key)) ?? lockout.durationMs);
       }
