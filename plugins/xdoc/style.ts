@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256, sha256Bytes } from '../../core/digest.js';
 import { parseDuration } from '../../core/duration.js';
 import {
   RequestInvalidError, TokenClaimError, TokenContextMismatchError, TokenExpiredError, TokenUndecryptableError,
@@ -19,9 +20,9 @@ export const PARAM = { context: 'XSC', security: 'XST', user: 'XUT' } as const;
 const UNDECRYPTABLE = 'the token cannot be decrypted';
 // Most control characters cannot travel in XML 1.0 text: all are refused in user fields read from a request.
 const CONTROL = /\p{Cc}/u;
-const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+const digest = sha256Bytes;
 /** XDOC plaintext has no `jti`: a token's id is the SHA-256 of its ciphertext (the same for every encoding of it). */
-const tokenIdOf = (ciphertext: Buffer): string => createHash('sha256').update(ciphertext).digest('base64url');
+const tokenIdOf = (ciphertext: Buffer): string => sha256(ciphertext);
 
 /** What `open` learnt from a token's ciphertext. */
 interface Opened {
