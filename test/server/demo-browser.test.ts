@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ADMIN_SECRET } from '../helpers/host.js';
-import { serveProcess, type ServeProcess } from '../helpers/serve.js';
+import { serveChild, type ServeChild } from '../helpers/serve-child.js';
 
 /** The Debian package's browser; playwright-core never downloads one here. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -55,14 +55,14 @@ function record(page: Page): { exchanges: Exchange[]; done(): Promise<void> } {
 describe('server/demo in headless Chromium (the Melissa browser flow, end to end)', function () {
   this.timeout(60_000);
   let browser: Browser;
-  let host: ServeProcess;
+  let host: ServeChild;
   let context: BrowserContext;
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`${CHROMIUM} is missing: the browser tests drive Debian's Chromium. Install it with \`apt-get install -y chromium\` (.ci/run does this on CI).`);
     }
-    host = await serveProcess(['--demo', '--policies', 'policies', '--store', 'memory'], {
+    host = await serveChild(['--host', '127.0.0.1', '--demo', '--policies', 'policies', '--store', 'memory'], {
       MELISSA_LICENSE: LICENCE,
       TOKENSMITH_ADMIN_SECRET: ADMIN_SECRET,
       TOKENSMITH_TRUSTED_PROXIES: '127.0.0.1',
@@ -71,7 +71,10 @@ describe('server/demo in headless Chromium (the Melissa browser flow, end to end
   });
   after(async () => {
     await browser?.close();
-    if (host !== undefined) expect(await host.stop(), 'tokensmith serve exits 0 on SIGTERM').to.equal(0);
+    if (host !== undefined) {
+      host.child.kill('SIGTERM');
+      expect(await host.exited, 'tokensmith serve exits 0 on SIGTERM').to.equal(0);
+    }
   });
   beforeEach(async () => {
     context = await browser.newContext();
@@ -150,7 +153,7 @@ describe('server/demo in headless Chromium (the Melissa browser flow, end to end
     expect(await service(token)).to.deep.include({ ok: true, scope: ['pkgExpressEntry'] });
     expect(await service(token, { 'x-forwarded-for': '203.0.113.7' })).to.deep.equal({ Version: 'tokensmith', ResultCode: 'GE13', Results: [] });
 
-    expect(host.stderr()).to.not.include(LICENCE);
+    expect(host.text()).to.not.include(LICENCE);
   });
 
   it('shows the service’s refusal when the token is revoked before the call', async () => {
