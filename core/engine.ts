@@ -126,7 +126,7 @@ export class Engine {
     this.#generation++;
   }
 
-  /** Changes whenever another policy set is served (routes are rebuilt on change). */
+  /** Counts the policy sets served so far (logged on reload); hosts compare `served` to rebuild routes. */
   get generation(): number {
     return this.#generation;
   }
