@@ -4,7 +4,8 @@
  * hand-write with jose (`jose-issue`, `jose-verify`), and ours (`ours-issue`, `ours-verify`).
  * Ours runs as `tokensmith serve` does: a pino JSON line per request to an asynchronous file
  * destination (a temporary file, removed on exit; `BENCH_LOG=/dev/null` to discard) and the
- * metrics counted; the baselines neither log nor count, so the ratios include that cost.
+ * metrics counted; the baselines neither log nor count, so the ratios include that cost, except
+ * `hand-sessions-guarded`, which logs through the same logger and counts with prom-client.
  */
 import { createServer } from 'node:http';
 import { randomUUID, webcrypto } from 'node:crypto';
@@ -17,7 +18,7 @@ import { boot } from '../server/bootstrap.js';
 import { createApp } from '../server/app.js';
 import { createLogger } from '../server/logging.js';
 import { ALL_POLICIES, BENCH_ENV } from './env.js';
-import { handSessions } from './hand-sessions.js';
+import { guardedHandSessions, handSessions } from './hand-sessions.js';
 
 async function hmacKey(): Promise<webcrypto.CryptoKey> {
   const raw = new TextEncoder().encode(BENCH_ENV['EMALIDATE_SECRET']);
@@ -40,6 +41,7 @@ async function app(kind: string): Promise<Koa> {
     return createApp({ engine, logger: createLogger({ destination: LOG_FILE }) });
   }
   if (kind === 'hand-sessions') return handSessions();
+  if (kind === 'hand-sessions-guarded') return guardedHandSessions(createLogger({ destination: LOG_FILE }));
   const koa = new Koa();
   if (kind === 'bare') {
     const body = 'x'.repeat(Number(process.env['BENCH_BODY_SIZE'] ?? 300));

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Koa from 'koa';
@@ -252,5 +253,38 @@ describe('logs: one JSON line per token request, never a secret', () => {
     for (const secret of secrets) expect(everything, secret).to.not.include(secret);
     for (const secret of secrets) expect(everything, `${secret} url-encoded`).to.not.include(encodeURIComponent(secret));
     expect(everything).to.not.match(/[?&](L|AppKey|id|Token|token)=/i);
+  });
+
+  describe('the file destination (batched sonic-boom)', () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'tokensmith-log-'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const read = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+
+    it('writes a lone line of a quiet server within the periodic flush, not only when 4 KiB are pending', async () => {
+      const file = join(dir, 'quiet', 'serve.log');
+      const logger = createLogger({ destination: file });
+      logger.info({ kind: 'issue', policy: 'électa' }, 'token request');
+      const started = Date.now();
+      while (read(file).length === 0 && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 20));
+      expect(read(file).map((l) => JSON.parse(l) as Line)).to.have.length(1);
+      expect(JSON.parse(read(file)[0] as string)).to.include({ policy: 'électa', msg: 'token request' });
+    });
+
+    it('writes every pending line when the process exits at once (process.exit, an uncaught error)', () => {
+      const logging = new URL('../../server/logging.js', import.meta.url).href;
+      for (const [name, end] of [['exit', 'process.exit(0)'], ['crash', 'throw new Error("boom")']] as const) {
+        const file = join(dir, `${name}.log`);
+        const script = `const { createLogger } = await import(${JSON.stringify(logging)});
+          const logger = createLogger({ destination: ${JSON.stringify(file)} });
+          await new Promise((r) => setTimeout(r, 50));
+          for (let i = 0; i < 25; i++) logger.info({ i }, 'line');
+          ${end};`;
+        spawnSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore', timeout: 10_000 });
+        expect(read(file).map((l) => (JSON.parse(l) as { i: number }).i), name).to.deep.equal([...Array(25).keys()]);
+      }
+    });
   });
 });

@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import { BENCH_ENV } from '../../bench/env.js';
+import { guardedHandSessions, handSessions } from '../../bench/hand-sessions.js';
+import { listen } from '../helpers/http.js';
+
+/**
+ * The benchmark's hand-written baselines must do the job they stand for: a baseline that failed
+ * every request (with Electa's 200 replies the load generator would not notice) would flatter ours.
+ */
+describe('bench baselines (hand-written session routes)', () => {
+  const electaIssue = `/apps/token.asp?CID=${BENCH_ENV['ELECTA_CID']}&AppKey=${BENCH_ENV['ELECTA_APPKEY']}`;
+  const melissaIssue = `/v3/web/Service.svc/RequestToken?L=${BENCH_ENV['MELISSA_LICENSE']}&P=pkgExpressEntry`;
+  const lines: string[] = [];
+  const logger = { info: (obj: object, msg: string) => void lines.push(JSON.stringify({ ...obj, msg })), warn() {}, error() {} };
+
+  for (const [name, make] of [['plain', () => handSessions()], ['guarded', () => guardedHandSessions(logger)]] as const) {
+    it(`${name}: issues Electa and Melissa sessions that verify, and refuses a wrong account`, async () => {
+      const host = await listen(make());
+      try {
+        const electa = await (await fetch(host.url + electaIssue)).text();
+        const guid = /<ResponseCode>0<\/ResponseCode><ResponseData>([0-9A-F-]{36})</.exec(electa)?.[1];
+        expect(guid, electa).to.be.a('string');
+        expect(await (await fetch(`${host.url}/apps/session.asp?CID=${BENCH_ENV['ELECTA_CID']}&Token=${guid}`)).json()).to.deep.equal({ ok: true });
+        expect(await (await fetch(`${host.url}/apps/session.asp?CID=999&Token=${guid}`)).text()).to.contain('<ResponseCode>4<');
+        const melissa = await (await fetch(host.url + melissaIssue)).text();
+        const token = /<Token>(T:[\w-]{32})</.exec(melissa)?.[1];
+        expect(token, melissa).to.be.a('string');
+        expect(await (await fetch(`${host.url}/melissa/demo/ExpressFreeForm?id=${token}`)).json()).to.deep.equal({ ok: true });
+        expect(await (await fetch(`${host.url}/melissa/demo/ExpressFreeForm?id=T:nope`)).text()).to.contain('GE05');
+      } finally {
+        await host.close();
+      }
+    });
+  }
+
+  it('guarded: locks the account after five failures (correct key or not), logs one line per request', async () => {
+    lines.length = 0;
+    const host = await listen(guardedHandSessions(logger));
+    try {
+      const wrong = `/apps/token.asp?CID=${BENCH_ENV['ELECTA_CID']}&AppKey=wrong`;
+      for (let i = 0; i < 5; i++) expect(await (await fetch(host.url + wrong)).text()).to.contain('<ResponseCode>1<');
+      expect(await (await fetch(host.url + electaIssue)).text()).to.contain('<ResponseCode>2<');
+      expect(lines).to.have.length(6);
+      expect(JSON.parse(lines[5] as string)).to.include({ kind: 'issue', policy: 'electa', outcome: 'locked', msg: 'token request' });
+    } finally {
+      await host.close();
+    }
+  });
+});
