@@ -1,6 +1,7 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
 import { Counter, Histogram, Registry } from 'prom-client';
+import { sha256 as hashKey, sha256Bytes as sha256 } from '../core/digest.js';
 import type { Logger } from '../core/ports.js';
 import { BENCH_ENV } from './env.js';
 
@@ -60,9 +61,6 @@ export function handSessions(): Koa {
   });
   return koa;
 }
-
-const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
-const hashKey = (text: string): string => createHash('sha256').update(text).digest('base64url');
 
 interface Failures {
   count: number;
