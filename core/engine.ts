@@ -5,7 +5,7 @@ import {
 } from './errors.js';
 import { CredentialIndex } from './credentials.js';
 import { sha256, sha256Bytes } from './digest.js';
-import { decodeRecord, encodeRecord } from './record.js';
+import { recordTable, type RecordTable } from './record.js';
 import { chooseFormat, encoderNameFor } from './guards/output.js';
 import { bindAddress, checkBinding } from './guards/ip.js';
 import { clampTtl } from './guards/ttl.js';
@@ -79,6 +79,7 @@ const denyKey = (policyId: string, tokenId: string): string => `${policyId}:${to
  */
 export class Engine {
   readonly #store: Store;
+  readonly #records: RecordTable;
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #registry: PluginRegistry;
@@ -89,6 +90,7 @@ export class Engine {
 
   constructor(deps: { store: Store; clock: Clock; random: Random; registry: PluginRegistry }) {
     this.#store = deps.store;
+    this.#records = recordTable(deps.store);
     this.#clock = deps.clock;
     this.#random = deps.random;
     this.#registry = deps.registry;
@@ -198,7 +200,7 @@ export class Engine {
     if (boundAddress !== undefined) record.boundAddress = boundAddress;
     if (minted.claims !== undefined) record.claims = minted.claims;
     if (!isSelfContained(style)) {
-      await this.#guard(() => this.#store.put(tokenKey(policyId, minted.token), encodeRecord(record), expiresAt - issuedAt));
+      await this.#guard(() => this.#records.put(tokenKey(policyId, minted.token), record, expiresAt - issuedAt));
     }
     return { token: minted.token, record };
   }
@@ -296,9 +298,9 @@ export class Engine {
         throw new TokenRevokedError('the token was revoked', { policyId: policy.id });
       }
     } else {
-      const raw = await this.#guard(() => this.#store.get(tokenKey(policy.id, token)));
-      if (raw === undefined) throw new TokenUnknownError('unknown or expired token', { policyId: policy.id });
-      record = decodeRecord(raw, policy.id);
+      const stored = await this.#guard(() => this.#records.get(tokenKey(policy.id, token), policy.id));
+      if (stored === undefined) throw new TokenUnknownError('unknown or expired token', { policyId: policy.id });
+      record = stored;
       if (record.expiresAt <= this.#clock.now()) throw new TokenExpiredError('the token has expired', { policyId: policy.id });
     }
     if (mode.binding) checkBinding(policy, record, request);
@@ -319,7 +321,7 @@ export class Engine {
       ? await this.#guard(() =>
           this.#store.putIfAbsent(`${policy.id}:used:${record.tokenId}`, '1', Math.max(1, record.expiresAt - this.#clock.now())),
         )
-      : (await this.#guard(() => this.#store.consume(tokenKey(policy.id, token)))) !== undefined;
+      : await this.#guard(() => this.#records.consume(tokenKey(policy.id, token)));
     if (!first) throw new TokenReusedError('the token was already used', { policyId: policy.id });
   }
 
@@ -352,10 +354,12 @@ export class Engine {
   }
 }
 
+const NO_SCOPES: readonly string[] = Object.freeze([]);
+
 /** Scopes guard: everything asked must be allowed; nothing asked means all that is allowed. */
 function grantedScopes(policy: Policy, credential: Credential | undefined, asked: readonly string[] | undefined): readonly string[] {
   const allowed = credential?.scopes;
-  if (asked === undefined) return allowed ?? [];
+  if (asked === undefined) return allowed ?? NO_SCOPES;
   if (allowed === undefined) return asked;
   const refused = asked.filter((scope) => !allowed.includes(scope));
   if (refused.length) {

@@ -53,6 +53,25 @@ export function hasReadiness(store: Store): store is Store & ReadinessCheck {
   return typeof (store as Partial<ReadinessCheck>).ready === 'function';
 }
 
+/**
+ * An optional store ability, for a store in the engine's own process: it keeps an opaque
+ * token's record as the object itself, so neither issuing nor verifying encodes or parses it.
+ * The engine freezes a record before handing it over, so nobody holding it can change what is
+ * stored. Records live under the same keys as any value (`delete`, `ttl` and expiry apply); a
+ * key written with `put` reads here as absent. A store shared between processes leaves it out
+ * and is given the record as text (`core/record.ts`).
+ */
+export interface RecordHolder {
+  putRecord(key: string, record: TokenRecord, ttlMs: number): Promise<void>;
+  getRecord(key: string): Promise<TokenRecord | undefined>;
+  /** Atomically gets and deletes, as `consume`. */
+  consumeRecord(key: string): Promise<TokenRecord | undefined>;
+}
+
+export function holdsRecords(store: Store): store is Store & RecordHolder {
+  return typeof (store as Partial<RecordHolder>).putRecord === 'function';
+}
+
 /** Makes a store from the `--store` value (`memory`, `redis://…`). Bound `whenNamed(scheme)`. */
 export type StoreFactory = (url: string, deps: { clock: Clock }) => Store;
 

@@ -1,5 +1,5 @@
 import { TokenUnknownError } from './errors.js';
-import type { TokenRecord } from './ports.js';
+import { holdsRecords, type Store, type TokenRecord } from './ports.js';
 
 const json = (value: string | undefined): string => (value === undefined ? 'null' : JSON.stringify(value));
 
@@ -45,4 +45,45 @@ export function decodeRecord(text: string, policyId: string): TokenRecord {
   if (boundAddress !== null) record.boundAddress = boundAddress;
   if (claims !== null) record.claims = claims;
   return record;
+}
+
+/** Where the engine keeps opaque tokens' records: as objects in an in-process store, else as text. */
+export interface RecordTable {
+  put(key: string, record: TokenRecord, ttlMs: number): Promise<void>;
+  /** The record at `key` (for `policyId`), `undefined` when absent or expired. */
+  get(key: string, policyId: string): Promise<TokenRecord | undefined>;
+  /** Deletes the record in one atomic step with reading it: `true` for the one call that did (single use). */
+  consume(key: string): Promise<boolean>;
+}
+
+/** Freezes a value and everything it holds. */
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const inner of Object.values(value)) deepFreeze(inner);
+}
+
+/** Freezes a record before an in-process store keeps it: every caller gets the stored object itself. */
+function freeze(record: TokenRecord): TokenRecord {
+  Object.freeze(record);
+  Object.freeze(record.scopes);
+  if (record.claims !== undefined) deepFreeze(record.claims);
+  return record;
+}
+
+/** The record table over `store`: chosen once, so the request path does not ask again. */
+export function recordTable(store: Store): RecordTable {
+  if (holdsRecords(store)) {
+    return {
+      put: (key, record, ttlMs) => store.putRecord(key, freeze(record), ttlMs),
+      get: (key) => store.getRecord(key),
+      consume: async (key) => (await store.consumeRecord(key)) !== undefined,
+    };
+  }
+  const decoded = (text: string | undefined, policyId: string) => (text === undefined ? undefined : decodeRecord(text, policyId));
+  return {
+    put: (key, record, ttlMs) => store.put(key, encodeRecord(record), ttlMs),
+    get: async (key, policyId) => decoded(await store.get(key), policyId),
+    consume: async (key) => (await store.consume(key)) !== undefined,
+  };
 }

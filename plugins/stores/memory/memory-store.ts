@@ -1,11 +1,16 @@
-import type { Clock, Store } from '../../../core/ports.js';
+import type { Clock, RecordHolder, Store, TokenRecord } from '../../../core/ports.js';
 
 /** One value; the same object sits in the map and in the expiry heap (one allocation a write). */
 interface Entry {
   readonly key: string;
-  value: string;
+  /** Text from `put`, or a token record kept as the (frozen) object itself. */
+  value: string | TokenRecord;
   readonly expiresAt: number;
 }
+
+const text = (entry: Entry | undefined): string | undefined => (typeof entry?.value === 'string' ? entry.value : undefined);
+const recordOf = (entry: Entry | undefined): TokenRecord | undefined =>
+  entry === undefined || typeof entry.value === 'string' ? undefined : entry.value;
 
 type HeapNode = Entry;
 
@@ -13,6 +18,8 @@ type HeapNode = Entry;
  * The embedded default store: a `Map` with expiry, for one process. Time comes only from the
  * injected clock; memory is freed by a min-heap of expiry times swept (amortised O(log n)) on
  * every write, so a stream of one-off keys cannot grow it without bound.
+ *
+ * Token records are kept as objects (`RecordHolder`): no encoding on issue, no parsing on verify.
  *
  * Atomicity: Node runs one callback at a time and no method `await`s between its read and its
  * write, so each method is atomic with respect to every other call.
@@ -23,7 +30,7 @@ type HeapNode = Entry;
  * await store.put('k', 'v', 60_000);
  * ```
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, RecordHolder {
   readonly #clock: Clock;
   readonly #entries = new Map<string, Entry>();
   readonly #heap: HeapNode[] = [];
@@ -49,7 +56,21 @@ export class MemoryStore implements Store {
   }
 
   async get(key: string): Promise<string | undefined> {
-    return this.#live(key)?.value;
+    return text(this.#live(key));
+  }
+
+  async putRecord(key: string, record: TokenRecord, ttlMs: number): Promise<void> {
+    this.#write(key, record, this.#clock.now() + ttlMs);
+  }
+
+  async getRecord(key: string): Promise<TokenRecord | undefined> {
+    return recordOf(this.#live(key));
+  }
+
+  async consumeRecord(key: string): Promise<TokenRecord | undefined> {
+    const record = recordOf(this.#live(key));
+    if (record !== undefined) this.#entries.delete(key);
+    return record;
   }
 
   async delete(key: string): Promise<boolean> {
@@ -60,10 +81,9 @@ export class MemoryStore implements Store {
   }
 
   async consume(key: string): Promise<string | undefined> {
-    const entry = this.#live(key);
-    if (entry === undefined) return undefined;
-    this.#entries.delete(key);
-    return entry.value;
+    const value = text(this.#live(key));
+    if (value !== undefined) this.#entries.delete(key);
+    return value;
   }
 
   async increment(key: string, windowMs: number): Promise<{ count: number; resetAt: number }> {
@@ -73,7 +93,7 @@ export class MemoryStore implements Store {
       this.#write(key, '1', resetAt);
       return { count: 1, resetAt };
     }
-    const count = (Number.parseInt(entry.value, 10) || 0) + 1;
+    const count = (Number.parseInt(text(entry) ?? '', 10) || 0) + 1;
     entry.value = String(count);
     return { count, resetAt: entry.expiresAt };
   }
@@ -110,7 +130,7 @@ export class MemoryStore implements Store {
     return undefined;
   }
 
-  #write(key: string, value: string, expiresAt: number): void {
+  #write(key: string, value: string | TokenRecord, expiresAt: number): void {
     this.#open();
     this.#sweep();
     const entry: Entry = { key, value, expiresAt };
