@@ -5,7 +5,7 @@ import {
 } from './errors.js';
 import { CredentialIndex } from './credentials.js';
 import { sha256, sha256Bytes } from './digest.js';
-import { recordTable, type RecordTable } from './record.js';
+import { recordTable, storeKey, type RecordTable } from './record.js';
 import { chooseFormat, encoderNameFor } from './guards/output.js';
 import { bindAddress, checkBinding } from './guards/ip.js';
 import { clampTtl } from './guards/ttl.js';
@@ -62,9 +62,12 @@ export type Introspection = { active: false } | ({ active: true } & Record<strin
 const VERIFY_ALL = { consume: true, binding: true } as const;
 const INSPECT = { consume: false, binding: false } as const;
 
-/** The SHA-256 of an opaque token: the store never holds a usable token. */
-const tokenKey = (policyId: string, token: string): string =>
-  `${policyId}:token:${sha256(token)}`;
+/**
+ * The SHA-256 of an opaque token: the store never holds a usable token. Kept with every session
+ * by an in-process store, so joined into one flat string (see `storeKey`).
+ */
+const tokenKey = (policyId: string, token: string): string => storeKey(policyId, 'token', sha256(token));
+/** Looked up on every verify of a self-contained token, kept only for revoked ones: concatenated. */
 const denyKey = (policyId: string, tokenId: string): string => `${policyId}:${tokenId}`;
 
 /**
@@ -319,7 +322,7 @@ export class Engine {
   async #useOnce(policy: Policy, token: string, record: TokenRecord, style: StyleInstance): Promise<void> {
     const first = isSelfContained(style)
       ? await this.#guard(() =>
-          this.#store.putIfAbsent(`${policy.id}:used:${record.tokenId}`, '1', Math.max(1, record.expiresAt - this.#clock.now())),
+          this.#store.putIfAbsent(storeKey(policy.id, 'used', record.tokenId), '1', Math.max(1, record.expiresAt - this.#clock.now())),
         )
       : await this.#guard(() => this.#records.consume(tokenKey(policy.id, token)));
     if (!first) throw new TokenReusedError('the token was already used', { policyId: policy.id });

@@ -1,6 +1,17 @@
 import { TokenUnknownError } from './errors.js';
 import { holdsRecords, type Store, type TokenRecord } from './ports.js';
 
+/**
+ * A store key from its parts, joined with `:`. Joined rather than written with `+` or a template:
+ * V8 keeps a concatenation of 13 characters or more as a "cons" string pointing at its parts,
+ * and a store that holds the key keeps those parts alive with it; a join is one flat string.
+ *
+ * @example storeKey('electa', 'token', digest) // 'electa:token:<digest>'
+ */
+export function storeKey(...parts: string[]): string {
+  return parts.join(':');
+}
+
 const json = (value: string | undefined): string => (value === undefined ? 'null' : JSON.stringify(value));
 
 /**

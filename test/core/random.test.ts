@@ -46,5 +46,22 @@ describe('core/random CryptoRandom', () => {
     it('makes version 4 UUIDs', () => {
       expect(new CryptoRandom().uuid()).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     });
+
+    it('never repeats, across pool refills, and every random digit takes every value', () => {
+      const random = new CryptoRandom();
+      const seen = new Set<string>();
+      const digits = Array.from({ length: 36 }, () => new Set<string>());
+      // 16 bytes each: 2,000 UUIDs take the 4 KiB pool through seven refills.
+      for (let i = 0; i < 2000; i++) {
+        const uuid = random.uuid();
+        expect(uuid).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        seen.add(uuid);
+        [...uuid].forEach((c, at) => digits[at]?.add(c));
+      }
+      expect(seen.size).to.equal(2000);
+      const sizes = digits.map((d) => d.size);
+      // Dashes at 8, 13, 18, 23; the version digit (14) is always 4; the variant digit (19) is 8, 9, a or b.
+      expect(sizes).to.deep.equal([...sizes.keys()].map((at) => ([8, 13, 18, 23, 14].includes(at) ? 1 : at === 19 ? 4 : 16)));
+    });
   });
 });

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import { Container } from 'inversify';
 import { ManualClock } from '../../../core/clock.js';
@@ -51,6 +52,21 @@ describe('plugins/stores/memory MemoryStore', () => {
       await store.put('k', 'v', 5);
       clock.advance(5);
       expect(await store.get('k')).to.equal(undefined);
+    });
+  });
+
+  describe('holding sessions', () => {
+    it('keeps a Melissa or Electa session in well under 600 bytes of heap', function () {
+      this.timeout(30_000);
+      // In a child with --expose-gc, so that the heap is measured after full collections. Each session
+      // was ~900 bytes while token ids and keys were kept as chains of V8 "cons" strings; now ~400.
+      const out = execFileSync(process.execPath, ['--expose-gc', 'test/fixtures/session-footprint.mjs', `${process.cwd()}/dist`, '20000'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const held = JSON.parse(out) as Record<string, number>;
+      expect(Object.keys(held)).to.deep.equal(['melissa', 'electa']);
+      for (const [policy, bytes] of Object.entries(held)) expect(bytes, policy).to.be.within(50, 600);
     });
   });
 });
