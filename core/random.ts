@@ -41,15 +41,15 @@ export class CryptoRandom implements Random {
     let j = 0;
     for (let i = 0; i < 16; i++) {
       let byte = pool[at + i] as number;
+      pool[at + i] = 0; // as in bytes(): no copy stays in the pool
       if (i === 6) byte = (byte & 0x0f) | 0x40; // version 4
       else if (i === 8) byte = (byte & 0x3f) | 0x80; // the RFC 9562 variant
       if (i === 4 || i === 6 || i === 8 || i === 10) text[j++] = DASH;
       text[j++] = HEX[byte >> 4] as number;
       text[j++] = HEX[byte & 0x0f] as number;
     }
-    pool.fill(0, at, at + 16);
     const uuid = text.toString('latin1');
-    text.fill(0);
+    for (let k = 0; k < 36; k++) text[k] = 0;
     return uuid;
   }
 

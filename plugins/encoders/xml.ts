@@ -15,7 +15,10 @@ export function xml(document: Record<string, unknown>): string {
 
 // The escapes xmlbuilder applies to element text, so both paths give the same bytes.
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#xD;' };
-const escapeText = (text: string): string => text.replace(/[&<>\r]/g, (c) => ESCAPES[c] as string);
+const SPECIAL = /[&<>\r]/;
+const SPECIALS = /[&<>\r]/g;
+/** Tokens and codes have nothing to escape: tested first, as a replace with a callback costs ~0.3 µs even then. */
+const escapeText = (text: string): string => (SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ESCAPES[c] as string) : text);
 const SLOT = 'tokensmith-slot-';
 
 /**
