@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import type { DestinationStream } from 'pino';
 import { parseDuration } from '../core/duration.js';
@@ -13,7 +13,7 @@ import { boot, type Booted } from './bootstrap.js';
 import { assemble } from '../core/container.js';
 import { builtinModules } from '../plugins/index.js';
 import { loadPluginModule } from '../core/plugin-loader.js';
-import { drainable } from './lifecycle.js';
+import { drainable, settling } from './lifecycle.js';
 import { createLogger, flushLogger } from './logging.js';
 import { Metrics } from './metrics.js';
 import { reloader, watchPolicies } from './reload.js';
@@ -194,6 +194,8 @@ async function once_(
 }
 
 const DEFAULT_GRACE = '10s';
+/** How long a shutdown waits, after cutting, for the handlers of cut requests (a Redis call times out in 500 ms). */
+const SETTLE_MS = 2_000;
 
 /**
  * Serves until SIGTERM/SIGINT (or `signal` aborts): then stops accepting, lets requests in
@@ -224,7 +226,8 @@ async function serve(
   const app = createApp({
     engine: booted.engine, trustedProxies: proxies, logger, metrics, metricsEndpoint, demo: values.demo === true, ...(adminSecret ? { adminSecret } : {}),
   });
-  const server: Server = app.listen(port, host);
+  const requests = settling(app.callback());
+  const server: Server = createServer(requests.handler).listen(port, host);
   const lifecycle = drainable(server);
   await once(server, 'listening');
   const address = server.address();
@@ -248,6 +251,7 @@ async function serve(
   let stop: (by: string) => void = () => {};
   const stopped = new Promise<string>((resolve) => (stop = resolve));
   let stopping = false;
+  let forced = false;
   const onStop = (by: string) => {
     if (!stopping) {
       stopping = true;
@@ -255,6 +259,7 @@ async function serve(
       return;
     }
     logger.warn({ signal: by, inFlight: lifecycle.inFlight }, 'second stop signal: cutting the requests still running');
+    forced = true;
     lifecycle.force();
   };
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((name) => [name, () => onStop(name)] as const);
@@ -267,6 +272,10 @@ async function serve(
   // Said once the listener is closed: whoever reads this line finds the port refusing connections.
   logger.info({ signal: stoppedBy, inFlight, graceMs }, 'shutting down: not accepting; finishing the requests in flight');
   const { cut } = await drained;
+  if (cut > 0) logger.warn({ cut, graceMs }, 'grace period over: connections with requests still running were cut');
+  // Handlers of cut connections run on until their body read or store call fails: their lines come
+  // before "stopped", and the store closes after them. A second signal does not wait.
+  const unsettled = forced ? requests.running : await requests.settled(SETTLE_MS);
   process.off('SIGHUP', onHangup);
   watcher?.close();
   for (const [name, handler] of handlers) process.off(name, handler);
@@ -277,7 +286,7 @@ async function serve(
     storeClosed = false;
     logger.error({ error: { type: (err as Error).name, message: (err as Error).message } }, 'the store did not close cleanly');
   }
-  if (cut > 0) logger.warn({ cut, graceMs }, 'grace period over: connections with requests still running were cut');
+  if (unsettled > 0) logger.warn({ unsettled, waitedMs: SETTLE_MS }, 'handlers of cut requests still running; they may log after this');
   logger.info({ cut, store: storeClosed ? 'closed' : 'failed', exitCode: cut > 0 || !storeClosed ? 1 : 0 }, 'tokensmith stopped');
   await flushLogger(logger);
   return cut > 0 || !storeClosed ? 1 : 0;

@@ -9,4 +9,4 @@ export { createLogger, flushLogger, scrubberFor, policySecrets, type LoggerOptio
 export { Metrics, type MetricsOptions, type RequestKind } from './metrics.js';
 export { requestLog } from './request-log.js';
 export { reloader, watchPolicies, type Reloader, type ReloadOptions, type ReloadResult, type WatchOptions } from './reload.js';
-export { drainable, type Drainable, type Drained } from './lifecycle.js';
+export { drainable, settling, type Drainable, type Drained, type Settling, type SettlingHandler } from './lifecycle.js';

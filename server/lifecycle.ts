@@ -72,3 +72,51 @@ export function drainable(server: Server): Drainable {
     force: cut,
   };
 }
+
+/** A request handler that says when it is done, as Koa's `app.callback()` does. */
+export type SettlingHandler = (req: IncomingMessage, res: ServerResponse) => Promise<unknown>;
+
+export interface Settling {
+  /** The handler to give `createServer`. */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Handlers still running. */
+  readonly running: number;
+  /** Resolves when every handler running now has finished, or after `timeoutMs`: with how many still run. */
+  settled(timeoutMs: number): Promise<number>;
+}
+
+/**
+ * Counts the handlers still running, which is not the same as the requests `drainable` counts:
+ * a connection cut at the end of the grace period is gone at once, but its handler goes on
+ * until its body read or store call fails, and then writes its log line. A shutdown waits for
+ * them before it closes the store and says it stopped, so that no line comes after that one.
+ *
+ * @example
+ * ```ts
+ * const handlers = settling(app.callback());
+ * const server = createServer(handlers.handler).listen(8080);
+ * await drainable(server).drain(10_000);
+ * await handlers.settled(1_000);
+ * ```
+ */
+export function settling(handle: SettlingHandler): Settling {
+  const running = new Set<Promise<unknown>>();
+  return {
+    handler(req, res) {
+      const done = handle(req, res).catch(() => {}); // Koa's never rejects; another handler's would be its own business
+      running.add(done);
+      void done.then(() => running.delete(done));
+    },
+    get running() {
+      return running.size;
+    },
+    async settled(timeoutMs) {
+      if (running.size === 0) return 0;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.all(running), timeout]); // the set as it is now: Promise.all reads it at once
+      clearTimeout(timer);
+      return running.size;
+    },
+  };
+}

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import Koa from 'koa';
-import { drainable } from '../../server/lifecycle.js';
+import { drainable, settling } from '../../server/lifecycle.js';
 import { serveChild } from '../helpers/serve-child.js';
 
 const ENV = { ELECTA_CID: '42', ELECTA_APPKEY: 'LIFECYCLE-APPKEY-0123456789' };
@@ -43,6 +43,39 @@ const refused = (url: string) =>
   );
 
 describe('graceful shutdown', () => {
+  describe('settling', () => {
+    /** A handler that finishes when the test says so, as a cut request's handler finishes when its store call fails. */
+    const held = () => {
+      const release: (() => void)[] = [];
+      const requests = settling(() => new Promise<void>((resolve) => release.push(resolve)));
+      const start = () => requests.handler({} as never, {} as never);
+      return { requests, start, release: () => release.shift()?.() };
+    };
+
+    it('resolves with 0 once every running handler has finished, not before', async () => {
+      const { requests, start, release } = held();
+      start();
+      start();
+      expect(requests.running).to.equal(2);
+      let left: number | undefined;
+      const settled = requests.settled(10_000).then((n) => (left = n));
+      release();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(left).to.equal(undefined);
+      release();
+      expect(await settled).to.equal(0);
+      expect(requests.running).to.equal(0);
+    });
+
+    it('gives up after the timeout and says how many still run', async () => {
+      const { requests, start, release } = held();
+      start();
+      expect(await requests.settled(20)).to.equal(1);
+      release();
+      expect(await requests.settled(20)).to.equal(0);
+    });
+  });
+
   describe('drainable(server).drain (in-process)', () => {
     it('stops accepting, finishes the request in flight with Connection: close, then resolves with nothing cut', async () => {
       let release: () => void = () => {};
@@ -121,8 +154,14 @@ describe('graceful shutdown', () => {
       expect(await server.exited).to.equal(1);
       await closed;
       expect(slow.reply()).to.equal('HTTP/1.1 100 Continue\r\n\r\n');
-      expect(server.lines().find((l) => l.msg.startsWith('grace period over'))).to.deep.include({ cut: 1, graceMs: 300 });
-      expect(server.lines().find((l) => l.msg === 'tokensmith stopped')).to.deep.include({ cut: 1, exitCode: 1 });
+      const lines = server.lines();
+      const over = lines.findIndex((l) => l.msg.startsWith('grace period over'));
+      expect(lines[over]).to.deep.include({ cut: 1, graceMs: 300 });
+      // The cut request's handler runs on until its body read fails; its line comes before "stopped", which is the last.
+      const cutLine = lines.findIndex((l) => l.msg === 'token request');
+      expect(lines[cutLine]).to.deep.include({ kind: 'issue', policy: 'electa', outcome: 'ERR_BODY_INVALID' });
+      expect(cutLine).to.be.greaterThan(over);
+      expect(lines.at(-1)).to.deep.include({ msg: 'tokensmith stopped', cut: 1, store: 'closed', exitCode: 1 });
     });
 
     it('stops at once on a second SIGINT/SIGTERM', async () => {
