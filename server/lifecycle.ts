@@ -81,7 +81,7 @@ export interface Settling {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   /** Handlers still running. */
   readonly running: number;
-  /** Resolves when every handler running now has finished, or after `timeoutMs`: with how many still run. */
+  /** Resolves when no handler runs any more, or after `timeoutMs`: with how many still run. */
   settled(timeoutMs: number): Promise<number>;
 }
 
@@ -100,23 +100,30 @@ export interface Settling {
  * ```
  */
 export function settling(handle: SettlingHandler): Settling {
-  const running = new Set<Promise<unknown>>();
+  // A count and one reaction a request: this wraps every request `serve` answers.
+  let running = 0;
+  let idle: (() => void) | undefined;
+  const end = (): void => {
+    if (--running === 0) idle?.();
+  };
   return {
     handler(req, res) {
-      const done = handle(req, res).catch(() => {}); // Koa's never rejects; another handler's would be its own business
-      running.add(done);
-      void done.then(() => running.delete(done));
+      running++;
+      handle(req, res).then(end, end); // Koa's never rejects; another handler's rejection is its own business
     },
     get running() {
-      return running.size;
+      return running;
     },
     async settled(timeoutMs) {
-      if (running.size === 0) return 0;
+      if (running === 0) return 0;
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-      await Promise.race([Promise.all(running), timeout]); // the set as it is now: Promise.all reads it at once
+      await new Promise<void>((resolve) => {
+        idle = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
       clearTimeout(timer);
-      return running.size;
+      idle = undefined;
+      return running;
     },
   };
 }

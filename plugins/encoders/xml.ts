@@ -15,8 +15,8 @@ export function xml(document: Record<string, unknown>): string {
 
 // The escapes xmlbuilder applies to element text, so both paths give the same bytes.
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#xD;' };
-const SPECIAL = /[&<>\r]/;
 const SPECIALS = /[&<>\r]/g;
+const SPECIAL = new RegExp(SPECIALS.source); // for test(): a global one would keep its lastIndex between calls
 /** Tokens and codes have nothing to escape: tested first, as a replace with a callback costs ~0.3 µs even then. */
 const escapeText = (text: string): string => (SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ESCAPES[c] as string) : text);
 const SLOT = 'tokensmith-slot-';
