@@ -5,10 +5,16 @@ import { sha256 as hashKey, sha256Bytes as sha256 } from '../core/digest.js';
 import type { Logger } from '../core/ports.js';
 import { BENCH_ENV } from './env.js';
 
+const NO_SCOPES: readonly string[] = [];
+
+/** The body of a verify route: what the session says, as our policies' demo routes answer. */
+const shown = (policy: string, scope: readonly string[], expiresAt: number) => ({ ok: true, policy, scope, exp: Math.floor(expiresAt / 1000) });
+
 /**
  * What a user would hand-write instead of the Melissa and Electa policies, with no engine:
  * the credential looked up in a `Map`, a random token kept in a `Map` with its expiry, the XML
- * written with a template. Same routes and reply shapes as ours.
+ * written with a template. Same routes and reply shapes as ours; the verify routes answer what
+ * the session says, as our demo routes do.
  */
 export function handSessions(): Koa {
   const licences = new Map([[BENCH_ENV['MELISSA_LICENSE'] as string, ['pkgExpressEntry', 'GlobalExpressEntry']]]);
@@ -34,7 +40,7 @@ export function handSessions(): Koa {
       case '/melissa/demo/ExpressFreeForm': {
         const session = melissa.get(q['id'] ?? '');
         const ok = session !== undefined && session.expiresAt > Date.now() && session.packages.includes('pkgExpressEntry');
-        ctx.body = ok ? { ok: true } : { Version: 'hand', ResultCode: 'GE05', Results: [] };
+        ctx.body = ok ? shown('melissa', session.packages, session.expiresAt) : { Version: 'hand', ResultCode: 'GE05', Results: [] };
         return;
       }
       case '/apps/token.asp': {
@@ -52,7 +58,7 @@ export function handSessions(): Koa {
       case '/apps/session.asp': {
         const session = electa.get(q['Token'] ?? '');
         const ok = session !== undefined && session.expiresAt > Date.now() && session.cid === q['CID'];
-        ctx.body = ok ? { ok: true } : '<Response><ResponseCode>4</ResponseCode><ResponseData>Invalid or expired session token</ResponseData></Response>';
+        ctx.body = ok ? shown('electa', NO_SCOPES, session.expiresAt) : '<Response><ResponseCode>4</ResponseCode><ResponseData>Invalid or expired session token</ResponseData></Response>';
         return;
       }
       default:
@@ -148,7 +154,7 @@ export function guardedHandSessions(logger: Logger): Koa {
         const address = ctx.req.socket.remoteAddress;
         const ok = session !== undefined && session.expiresAt > now && (session.ip === undefined || session.ip === address) && session.packages.includes('pkgExpressEntry');
         if (!ok) return refuse('GE05', 'application/json', { Version: 'hand', ResultCode: 'GE05', Results: [] });
-        ctx.body = { ok: true };
+        ctx.body = shown('melissa', session.packages, session.expiresAt);
         return;
       }
       case '/apps/token.asp': {
@@ -172,7 +178,7 @@ export function guardedHandSessions(logger: Logger): Koa {
         const session = electa.get(hashKey(q['token'] ?? ''));
         const ok = session !== undefined && session.expiresAt > now && session.cid === q['cid'];
         if (!ok) return refuse('expired', 'text/xml', '<Response><ResponseCode>4</ResponseCode><ResponseData>Invalid or expired session token</ResponseData></Response>');
-        ctx.body = { ok: true };
+        ctx.body = shown('electa', NO_SCOPES, session.expiresAt);
         return;
       }
       default:
