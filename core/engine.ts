@@ -5,7 +5,7 @@ import {
 } from './errors.js';
 import { CredentialIndex } from './credentials.js';
 import { sha256, sha256Bytes } from './digest.js';
-import { recordTable, storeKey, type RecordTable } from './record.js';
+import { HeldRecord, recordTable, storeKey, type RecordTable } from './record.js';
 import { chooseFormat, encoderNameFor } from './guards/output.js';
 import { bindAddress, checkBinding } from './guards/ip.js';
 import { clampTtl } from './guards/ttl.js';
@@ -47,8 +47,6 @@ export class PolicySet {
     return this.#byId.has(id);
   }
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The result of a successful issue. */
 export interface Issued {
@@ -197,13 +195,14 @@ export class Engine {
     const minted = await style.mint(grant);
     const subject = credential?.subject ?? minted.subject;
     // Built field by field rather than with conditional spreads: one object shape, cheap to write.
-    const record: Mutable<TokenRecord> = { tokenId: minted.tokenId ?? tokenId, policyId, scopes, issuedAt, expiresAt };
+    const record = new HeldRecord(minted.tokenId ?? tokenId, policyId, scopes, issuedAt, expiresAt);
     if (subject !== undefined) record.subject = subject;
     if (credentialId !== undefined) record.credentialId = credentialId;
     if (boundAddress !== undefined) record.boundAddress = boundAddress;
     if (minted.claims !== undefined) record.claims = minted.claims;
     if (!isSelfContained(style)) {
-      await this.#guard(() => this.#records.put(tokenKey(policyId, minted.token), record, expiresAt - issuedAt));
+      const put = this.#guard(() => this.#records.put(tokenKey(policyId, minted.token), record, expiresAt - issuedAt));
+      if (put instanceof Promise) await put;
     }
     return { token: minted.token, record };
   }
@@ -221,7 +220,8 @@ export class Engine {
     set: PolicySet = this.#set,
   ): Promise<TokenRecord> {
     const compiled = set.get(policyId);
-    return this.#check(compiled, token ?? compiled.style.presentedToken(request), request, VERIFY_ALL, expect);
+    // `return await`: an async function that returns a promise as it is takes two more turns.
+    return await this.#check(compiled, token ?? compiled.style.presentedToken(request), request, VERIFY_ALL, expect);
   }
 
   /** RFC 7009: revokes the token; `false` when it was not a valid token of any (or the given) policy. */
@@ -301,7 +301,8 @@ export class Engine {
         throw new TokenRevokedError('the token was revoked', { policyId: policy.id });
       }
     } else {
-      const stored = await this.#guard(() => this.#records.get(tokenKey(policy.id, token), policy.id));
+      const found = this.#guard(() => this.#records.get(tokenKey(policy.id, token), policy.id));
+      const stored = found instanceof Promise ? await found : found;
       if (stored === undefined) throw new TokenUnknownError('unknown or expired token', { policyId: policy.id });
       record = stored;
       if (record.expiresAt <= this.#clock.now()) throw new TokenExpiredError('the token has expired', { policyId: policy.id });
@@ -310,8 +311,7 @@ export class Engine {
     if (expected?.credentialId !== undefined && expected.credentialId !== record.credentialId) {
       throw new TokenCredentialMismatchError('the token belongs to another credential', { policyId: policy.id });
     }
-    const scopes = [...(expected?.scopes ?? []), ...(routeExpect?.scopes ?? [])];
-    const missing = scopes.find((scope) => !record.scopes.includes(scope));
+    const missing = missingScope(record, expected?.scopes) ?? missingScope(record, routeExpect?.scopes);
     if (missing !== undefined) {
       throw new TokenScopeError(`the token does not carry scope ${missing}`, { policyId: policy.id, claim: missing });
     }
@@ -328,10 +328,15 @@ export class Engine {
     if (!first) throw new TokenReusedError('the token was already used', { policyId: policy.id });
   }
 
-  /** Store calls: any failure that is not ours becomes `StoreUnavailableError` (fail closed). */
-  #guard<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Store calls: any failure that is not ours becomes `StoreUnavailableError` (fail closed). An
+   * answer given at once (a record from a store in this process) is passed on as it is, so the
+   * caller need not wait a turn for it.
+   */
+  #guard<T>(call: () => T | Promise<T>): T | Promise<T> {
     try {
-      return call().catch(this.#storeFailure);
+      const answer = call();
+      return answer instanceof Promise ? answer.catch(this.#storeFailure) : answer;
     } catch (err) {
       return Promise.reject(this.#storeFailure(err));
     }
@@ -360,6 +365,11 @@ export class Engine {
 const NO_SCOPES: readonly string[] = Object.freeze([]);
 
 /** Scopes guard: everything asked must be allowed; nothing asked means all that is allowed. */
+/** The first of `wanted` the record does not carry. */
+function missingScope(record: TokenRecord, wanted: readonly string[] | undefined): string | undefined {
+  return wanted?.find((scope) => !record.scopes.includes(scope));
+}
+
 function grantedScopes(policy: Policy, credential: Credential | undefined, asked: readonly string[] | undefined): readonly string[] {
   const allowed = credential?.scopes;
   if (asked === undefined) return allowed ?? NO_SCOPES;

@@ -62,10 +62,14 @@ export function hasReadiness(store: Store): store is Store & ReadinessCheck {
  * and is given the record as text (`core/record.ts`).
  */
 export interface RecordHolder {
-  putRecord(key: string, record: TokenRecord, ttlMs: number): Promise<void>;
-  getRecord(key: string): Promise<TokenRecord | undefined>;
+  putRecord(key: string, record: TokenRecord, ttlMs: number): void | Promise<void>;
+  /**
+   * May answer at once rather than with a promise, as the memory store does: the engine then
+   * goes on without a turn of the event loop's promise jobs.
+   */
+  getRecord(key: string): TokenRecord | undefined | Promise<TokenRecord | undefined>;
   /** Atomically gets and deletes, as `consume`. */
-  consumeRecord(key: string): Promise<TokenRecord | undefined>;
+  consumeRecord(key: string): TokenRecord | undefined | Promise<TokenRecord | undefined>;
 }
 
 export function holdsRecords(store: Store): store is Store & RecordHolder {

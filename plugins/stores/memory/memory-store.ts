@@ -1,25 +1,38 @@
 import type { Clock, RecordHolder, Store, TokenRecord } from '../../../core/ports.js';
 
-/** One value; the same object sits in the map and in the expiry heap (one allocation a write). */
-interface Entry {
-  readonly key: string;
-  /** Text from `put`, or a token record kept as the (frozen) object itself. */
+/** A text value, or a record the store must forget before its own expiry, with when it expires. */
+class Held {
   value: string | TokenRecord;
   readonly expiresAt: number;
+
+  constructor(value: string | TokenRecord, expiresAt: number) {
+    this.value = value;
+    this.expiresAt = expiresAt;
+  }
 }
 
-const text = (entry: Entry | undefined): string | undefined => (typeof entry?.value === 'string' ? entry.value : undefined);
-const recordOf = (entry: Entry | undefined): TokenRecord | undefined =>
-  entry === undefined || typeof entry.value === 'string' ? undefined : entry.value;
+/**
+ * What the map holds under a key. A token record that expires with its key is kept as itself: its
+ * own `expiresAt` is the key's expiry, so a held session costs no wrapper object (and no boxed
+ * number for a second copy of the time).
+ */
+type Slot = Held | TokenRecord;
 
-type HeapNode = Entry;
+const text = (slot: Slot | undefined): string | undefined =>
+  slot instanceof Held && typeof slot.value === 'string' ? slot.value : undefined;
+const recordOf = (slot: Slot | undefined): TokenRecord | undefined => {
+  if (!(slot instanceof Held)) return slot;
+  return typeof slot.value === 'string' ? undefined : slot.value;
+};
 
 /**
  * The embedded default store: a `Map` with expiry, for one process. Time comes only from the
  * injected clock; memory is freed by a min-heap of expiry times swept (amortised O(log n)) on
- * every write, so a stream of one-off keys cannot grow it without bound.
+ * every write, so a stream of one-off keys cannot grow it without bound. The heap is two arrays,
+ * keys and times (V8 keeps an array of numbers as raw doubles): no object per node.
  *
- * Token records are kept as objects (`RecordHolder`): no encoding on issue, no parsing on verify.
+ * Token records are kept as objects (`RecordHolder`): no encoding on issue, no parsing on verify,
+ * and those calls answer at once rather than with a promise.
  *
  * Atomicity: Node runs one callback at a time and no method `await`s between its read and its
  * write, so each method is atomic with respect to every other call.
@@ -32,8 +45,10 @@ type HeapNode = Entry;
  */
 export class MemoryStore implements Store, RecordHolder {
   readonly #clock: Clock;
-  readonly #entries = new Map<string, Entry>();
-  readonly #heap: HeapNode[] = [];
+  readonly #entries = new Map<string, Slot>();
+  /** The expiry heap: `#heapKeys[i]` expires at `#heapTimes[i]`. */
+  readonly #heapKeys: string[] = [];
+  readonly #heapTimes: number[] = [];
   #closed = false;
 
   constructor(clock: Clock) {
@@ -59,15 +74,18 @@ export class MemoryStore implements Store, RecordHolder {
     return text(this.#live(key));
   }
 
-  async putRecord(key: string, record: TokenRecord, ttlMs: number): Promise<void> {
-    this.#write(key, record, this.#clock.now() + ttlMs);
+  /** Held until `ttlMs` from now, or until the record's own expiry when that comes first (an expired record is never read). */
+  putRecord(key: string, record: TokenRecord, ttlMs: number): void {
+    const expiresAt = this.#clock.now() + ttlMs;
+    if (record.expiresAt <= expiresAt) this.#hold(key, record, record.expiresAt);
+    else this.#write(key, record, expiresAt);
   }
 
-  async getRecord(key: string): Promise<TokenRecord | undefined> {
+  getRecord(key: string): TokenRecord | undefined {
     return recordOf(this.#live(key));
   }
 
-  async consumeRecord(key: string): Promise<TokenRecord | undefined> {
+  consumeRecord(key: string): TokenRecord | undefined {
     const record = recordOf(this.#live(key));
     if (record !== undefined) this.#entries.delete(key);
     return record;
@@ -94,7 +112,8 @@ export class MemoryStore implements Store, RecordHolder {
       return { count: 1, resetAt };
     }
     const count = (Number.parseInt(text(entry) ?? '', 10) || 0) + 1;
-    entry.value = String(count);
+    if (entry instanceof Held) entry.value = String(count);
+    else this.#write(key, String(count), entry.expiresAt);
     return { count, resetAt: entry.expiresAt };
   }
 
@@ -114,69 +133,86 @@ export class MemoryStore implements Store, RecordHolder {
   async close(): Promise<void> {
     this.#closed = true;
     this.#entries.clear();
-    this.#heap.length = 0;
+    this.#heapKeys.length = 0;
+    this.#heapTimes.length = 0;
   }
 
   #open(): void {
     if (this.#closed) throw new Error('memory store is closed');
   }
 
-  #live(key: string): Entry | undefined {
+  #live(key: string): Slot | undefined {
     this.#open();
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt > this.#clock.now()) return entry;
+    const slot = this.#entries.get(key);
+    if (slot === undefined) return undefined;
+    if (slot.expiresAt > this.#clock.now()) return slot;
     this.#entries.delete(key);
     return undefined;
   }
 
   #write(key: string, value: string | TokenRecord, expiresAt: number): void {
+    this.#hold(key, new Held(value, expiresAt), expiresAt);
+  }
+
+  #hold(key: string, slot: Slot, expiresAt: number): void {
     this.#open();
     this.#sweep();
-    const entry: Entry = { key, value, expiresAt };
-    this.#entries.set(key, entry);
-    this.#push(entry);
+    this.#entries.set(key, slot);
+    this.#push(key, expiresAt);
   }
 
-  /** Drops every entry whose expiry has passed; stale heap nodes (keys written again since) are skipped. */
+  /**
+   * Drops every entry whose expiry has passed. A heap node can be stale (its key written again
+   * since, or deleted): the key is dropped only when what it holds now has expired.
+   */
   #sweep(): void {
     const now = this.#clock.now();
-    const heap = this.#heap;
-    while (heap.length > 0 && (heap[0] as HeapNode).expiresAt <= now) {
-      const node = this.#pop();
-      if (this.#entries.get(node.key) === node) this.#entries.delete(node.key);
+    const times = this.#heapTimes;
+    while (times.length > 0 && (times[0] as number) <= now) {
+      const key = this.#pop();
+      const slot = this.#entries.get(key);
+      if (slot !== undefined && slot.expiresAt <= now) this.#entries.delete(key);
     }
   }
 
-  #push(node: HeapNode): void {
-    const heap = this.#heap;
-    heap.push(node);
-    let i = heap.length - 1;
+  #push(key: string, expiresAt: number): void {
+    const keys = this.#heapKeys;
+    const times = this.#heapTimes;
+    let i = keys.length;
+    keys.push(key);
+    times.push(expiresAt);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if ((heap[parent] as HeapNode).expiresAt <= node.expiresAt) break;
-      heap[i] = heap[parent] as HeapNode;
+      if ((times[parent] as number) <= expiresAt) break;
+      keys[i] = keys[parent] as string;
+      times[i] = times[parent] as number;
       i = parent;
     }
-    heap[i] = node;
+    keys[i] = key;
+    times[i] = expiresAt;
   }
 
-  #pop(): HeapNode {
-    const heap = this.#heap;
-    const top = heap[0] as HeapNode;
-    const last = heap.pop() as HeapNode;
-    if (heap.length > 0) {
+  #pop(): string {
+    const keys = this.#heapKeys;
+    const times = this.#heapTimes;
+    const top = keys[0] as string;
+    const lastKey = keys.pop() as string;
+    const lastTime = times.pop() as number;
+    const n = keys.length;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const left = 2 * i + 1;
-        if (left >= heap.length) break;
+        if (left >= n) break;
         const right = left + 1;
-        const child = right < heap.length && (heap[right] as HeapNode).expiresAt < (heap[left] as HeapNode).expiresAt ? right : left;
-        if ((heap[child] as HeapNode).expiresAt >= last.expiresAt) break;
-        heap[i] = heap[child] as HeapNode;
+        const child = right < n && (times[right] as number) < (times[left] as number) ? right : left;
+        if ((times[child] as number) >= lastTime) break;
+        keys[i] = keys[child] as string;
+        times[i] = times[child] as number;
         i = child;
       }
-      heap[i] = last;
+      keys[i] = lastKey;
+      times[i] = lastTime;
     }
     return top;
   }
