@@ -8,6 +8,8 @@ export interface HttpResult {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Mean req/s of each measured round, in round order: rounds of one group ran side by side. */
+  rounds: number[];
 }
 
 export interface HttpCase {
@@ -23,7 +25,7 @@ export interface HttpCase {
 const CONNECTIONS = 32;
 const WARMUP_S = 2;
 const MEASURE_S = Number(process.env['BENCH_SECONDS'] ?? 9);
-const ROUNDS = 5;
+const ROUNDS = 9;
 const PIN = spawnSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' }).status === 0;
 
 async function startServer(kind: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
@@ -67,7 +69,8 @@ const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[
 /**
  * Runs cases side by side: each case's server in its own child process (all started first),
  * load from this one, on loopback; after a warm-up, the cases take turns for `ROUNDS` rounds so
- * that drift in the machine's state affects them alike. Reports each case's median round.
+ * that drift in the machine's state affects them alike. Reports each case's median round and
+ * every round's rate (for ratios taken round by round).
  */
 export async function runHttp(cases: readonly HttpCase[], env: Record<string, string>): Promise<HttpResult[]> {
   const servers: { child: ChildProcess; port: number }[] = [];
@@ -79,7 +82,10 @@ export async function runHttp(cases: readonly HttpCase[], env: Record<string, st
     for (const [i, c] of cases.entries()) ready.push(c.setup ? { ...c, path: await c.setup(urls[i] as string) } : c);
     for (const [i, c] of ready.entries()) await load(urls[i] as string, c, WARMUP_S);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [i, c] of ready.entries()) rounds[i]?.push(await load(urls[i] as string, c, MEASURE_S / ROUNDS));
+      // Every other round in reverse order, so that no case always runs first or last in a round.
+      const order = [...ready.keys()];
+      if (round % 2 === 1) order.reverse();
+      for (const i of order) rounds[i]?.push(await load(urls[i] as string, ready[i] as HttpCase, MEASURE_S / ROUNDS));
     }
     return cases.map((c, i) => {
       const rs = rounds[i] as autocannon.Result[];
@@ -90,6 +96,7 @@ export async function runHttp(cases: readonly HttpCase[], env: Record<string, st
         p99: median(rs.map((r) => r.latency.p99)),
         errors: rs.reduce((n, r) => n + r.errors, 0),
         non2xx: rs.reduce((n, r) => n + r.non2xx, 0),
+        rounds: rs.map((r) => r.requests.average),
       };
     });
   } finally {
