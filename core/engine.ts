@@ -192,7 +192,8 @@ export class Engine {
       policy, credentialId, subject: credential?.subject, scopes, boundAddress, issuedAt, expiresAt, tokenId,
       ...(asked.claims === undefined ? {} : { claims: asked.claims }),
     };
-    const minted = await style.mint(grant);
+    const mint = style.mint(grant);
+    const minted = mint instanceof Promise ? await mint : mint; // the built-in styles mint at once: no turn to wait
     const subject = credential?.subject ?? minted.subject;
     // Built field by field rather than with conditional spreads: one object shape, cheap to write.
     const record = new HeldRecord(minted.tokenId ?? tokenId, policyId, scopes, issuedAt, expiresAt);
