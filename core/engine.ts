@@ -365,12 +365,12 @@ export class Engine {
 
 const NO_SCOPES: readonly string[] = Object.freeze([]);
 
-/** Scopes guard: everything asked must be allowed; nothing asked means all that is allowed. */
 /** The first of `wanted` the record does not carry. */
 function missingScope(record: TokenRecord, wanted: readonly string[] | undefined): string | undefined {
   return wanted?.find((scope) => !record.scopes.includes(scope));
 }
 
+/** Scopes guard: everything asked must be allowed; nothing asked means all that is allowed. */
 function grantedScopes(policy: Policy, credential: Credential | undefined, asked: readonly string[] | undefined): readonly string[] {
   const allowed = credential?.scopes;
   if (asked === undefined) return allowed ?? NO_SCOPES;
