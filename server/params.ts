@@ -39,14 +39,16 @@ export function tokenRequestOf(ctx: Context, caseInsensitive: boolean, address: 
   add(values, ctx.query as Bag, caseInsensitive);
   if (shape.body !== false) add(values, (ctx.request as { body?: Bag }).body, caseInsensitive);
   const fold = (name: string) => (caseInsensitive ? name.toLowerCase() : name);
-  for (const [name, value] of Object.entries(shape.preset ?? {})) values.set(fold(name), value);
+  if (shape.preset !== undefined) for (const [name, value] of Object.entries(shape.preset)) values.set(fold(name), value);
   if (shape.bindCallerAs !== undefined) values.set(fold(shape.bindCallerAs), address);
   const authorization = ctx.get('authorization');
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
-  return {
+  const bearer = authorization === '' ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+  // Set field by field rather than with conditional spreads: each spread built an object a request.
+  const request: { -readonly [K in keyof TokenRequest]: TokenRequest[K] } = {
     param: caseInsensitive ? (name) => values.get(name.toLowerCase()) : (name) => values.get(name),
     clientAddress: address,
-    ...(bearer === undefined ? {} : { bearer }),
-    ...(shape.format === undefined ? {} : { format: shape.format }),
   };
+  if (bearer !== undefined) request.bearer = bearer;
+  if (shape.format !== undefined) request.format = shape.format;
+  return request;
 }
