@@ -1,5 +1,5 @@
 import type { Outcome, Reply, ReplyEncoder } from '../../core/ports.js';
-import { errorHeaders } from '../encoders/json/json-encoder.js';
+import { errorHeaders, replyWith } from '../encoders/json/json-encoder.js';
 import { xmlTemplate } from '../encoders/xml.js';
 
 const response = xmlTemplate((slot) => ({ Response: { ResponseCode: slot(0), ResponseData: slot(1) } }));
@@ -17,7 +17,7 @@ export class ElectaXmlEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
     const { code, data, headers } = result(outcome);
     const body = response([String(code), data]);
-    return { status: 200, contentType: 'text/xml', body, ...(headers === undefined ? {} : { headers }) };
+    return replyWith(200, 'text/xml', body, headers);
   }
 }
 
@@ -25,6 +25,6 @@ export class ElectaXmlEncoder implements ReplyEncoder {
 export class ElectaCsvEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
     const { code, data, headers } = result(outcome);
-    return { status: 200, contentType: 'text/csv', body: `${code},${data}`, ...(headers === undefined ? {} : { headers }) };
+    return replyWith(200, 'text/csv', `${code},${data}`, headers);
   }
 }

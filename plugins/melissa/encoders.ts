@@ -1,12 +1,11 @@
 import type { Outcome, Reply, ReplyEncoder } from '../../core/ports.js';
-import { errorHeaders } from '../encoders/json/json-encoder.js';
+import { errorHeaders, replyWith } from '../encoders/json/json-encoder.js';
 import { xmlTemplate } from '../encoders/xml.js';
 import { melissaCode } from './codes.js';
 
 /** Melissa replies are 200 with the result code in the body; a lockout adds `Retry-After`. */
 function reply(outcome: Outcome, contentType: string, body: string): Reply {
-  const headers = outcome.ok ? undefined : errorHeaders(outcome.error);
-  return { status: 200, contentType, body, ...(headers === undefined ? {} : { headers }) };
+  return replyWith(200, contentType, body, outcome.ok ? undefined : errorHeaders(outcome.error));
 }
 
 const fields = (outcome: Outcome) =>

@@ -12,6 +12,11 @@ export function errorHeaders(error: TokenSmithError): Record<string, string> | u
   return error instanceof LockedOutError ? { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) } : undefined;
 }
 
+/** A reply, with `headers` only when there are some (no conditional spread: it built an object a reply). */
+export function replyWith(status: number, contentType: string, body: string, headers: Readonly<Record<string, string>> | undefined): Reply {
+  return headers === undefined ? { status, contentType, body } : { status, contentType, body, headers };
+}
+
 /**
  * The generic JSON reply: `{"token": "…", "expires_in": 300}` on success,
  * `{"error": "ERR_…", "error_description": "…"}` with the error's HTTP status on failure.
@@ -22,12 +27,6 @@ export class JsonEncoder implements ReplyEncoder {
       const expiresIn = Math.max(0, Math.round((outcome.record.expiresAt - outcome.record.issuedAt) / 1000));
       return { status: 200, contentType: 'application/json', body: JSON.stringify({ token: outcome.token, expires_in: expiresIn }) };
     }
-    const headers = errorHeaders(outcome.error);
-    return {
-      status: outcome.error.status,
-      contentType: 'application/json',
-      body: JSON.stringify(describeError(outcome.error)),
-      ...(headers === undefined ? {} : { headers }),
-    };
+    return replyWith(outcome.error.status, 'application/json', JSON.stringify(describeError(outcome.error)), errorHeaders(outcome.error));
   }
 }
