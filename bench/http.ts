@@ -64,7 +64,8 @@ function load(url: string, c: HttpCase, seconds: number): Promise<autocannon.Res
   });
 }
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+/** The middle value (the upper of the two middle ones for an even count). */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /**
  * Runs cases side by side: each case's server in its own child process (all started first),

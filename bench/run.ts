@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tokenRequestFrom } from '../core/request.js';
 import { boot } from '../server/bootstrap.js';
 import { BENCH_ENV, POLICY_FILE } from './env.js';
-import { runHttp, type HttpCase, type HttpResult } from './http.js';
+import { median, runHttp, type HttpCase, type HttpResult } from './http.js';
 import { runInProcess } from './inprocess.js';
 import { startBenchRedis } from './redis.js';
 
@@ -143,8 +143,7 @@ async function main(): Promise<void> {
  * adjacent rounds cancels the drift that a ratio of the two medians keeps.
  */
 function pairedRatio(ours: HttpResult, base: HttpResult): number {
-  const ratios = ours.rounds.map((rps, i) => rps / (base.rounds[i] as number)).sort((a, b) => a - b);
-  return ratios[Math.floor(ratios.length / 2)] as number;
+  return median(ours.rounds.map((rps, i) => rps / (base.rounds[i] as number)));
 }
 
 await main();
