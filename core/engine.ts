@@ -12,7 +12,7 @@ import { clampTtl } from './guards/ttl.js';
 import { LockoutGuard } from './guards/lockout.js';
 import type { Credential, Policy } from './policy/types.js';
 import type {
-  Clock, EngineObserver, Outcome, Random, Reply, ReplyEncoder, Store, StyleInstance, TokenRecord, TokenRequest, VerifyExpectations,
+  Clock, EngineObserver, Grant, Outcome, Random, Reply, ReplyEncoder, Store, StyleInstance, TokenRecord, TokenRequest, VerifyExpectations,
 } from './ports.js';
 import { isSelfContained } from './ports.js';
 import type { PluginRegistry } from './registry.js';
@@ -188,10 +188,8 @@ export class Engine {
     const expiresAt = issuedAt + clampTtl(policy, asked.ttlMs);
     const tokenId = this.#random.uuid();
     const credentialId = credential?.id;
-    const grant = {
-      policy, credentialId, subject: credential?.subject, scopes, boundAddress, issuedAt, expiresAt, tokenId,
-      ...(asked.claims === undefined ? {} : { claims: asked.claims }),
-    };
+    // Every field present, `undefined` when absent: no conditional spread building an object an issue.
+    const grant: Grant = { policy, credentialId, subject: credential?.subject, scopes, boundAddress, issuedAt, expiresAt, tokenId, claims: asked.claims };
     const mint = style.mint(grant);
     const minted = mint instanceof Promise ? await mint : mint; // the built-in styles mint at once: no turn to wait
     const subject = credential?.subject ?? minted.subject;
