@@ -16,6 +16,14 @@ import type { EmalidateSettings, HmacAlgorithm } from './schema.js';
 const HASH: Readonly<Record<HmacAlgorithm, string>> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
 const NODE_HASH: Readonly<Record<HmacAlgorithm, string>> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
 const REQUIRED_CLAIMS = ['sub', 'exp', 'iat', 'jti'];
+/**
+ * A signature as base64url writes it: no padding, no white space, no other alphabet. Decoders
+ * (jose's included) also take `sig=`, or a last character whose unused low bits differ, as the
+ * same bytes; such a token is another string for the same signature, so it is refused (as a
+ * signature we did not make) rather than let anything keyed by the token's text see a new token.
+ */
+const isCanonicalSignature = (signature: string): boolean =>
+  /^[A-Za-z0-9_-]+$/.test(signature) && Buffer.from(signature, 'base64url').toString('base64url') === signature;
 
 /** One verification key: a `CryptoKey` per allowed algorithm, imported once at load time. */
 type KeyRing = ReadonlyMap<string, ReadonlyMap<string, CryptoKey>>;
@@ -40,7 +48,7 @@ async function importKeys(settings: EmalidateSettings, algorithms: readonly Hmac
 /** jose's errors as ours, each with its own stable code. */
 function translate(err: unknown, policyId: string): TokenSmithError {
   if (err instanceof TokenSmithError) return err;
-  if (err instanceof errors.JWTExpired) return new TokenExpiredError('the token has expired', { policyId, claim: 'exp' });
+  if (err instanceof errors.JWTExpired) return new TokenExpiredError('the token has expired', { policyId, claim: err.claim });
   if (err instanceof errors.JWTClaimValidationFailed) {
     return new TokenClaimError(`claim ${err.claim} is invalid (${err.reason})`, { policyId, claim: err.claim, reason: err.reason });
   }
@@ -59,6 +67,8 @@ class EmalidateInstance implements SelfContainedStyle {
   readonly #clock: Clock;
   readonly #algorithms: readonly HmacAlgorithm[];
   readonly #toleranceS: number;
+  /** The policy's `ttl.max` in whole seconds: no token we accept may live longer from its `iat`. */
+  readonly #maxLifetimeS: number;
   readonly #keys: KeyRing;
   readonly #signing: { kid: string; hash: string; key: KeyObject; header: string };
 
@@ -68,6 +78,7 @@ class EmalidateInstance implements SelfContainedStyle {
     this.#clock = clock;
     this.#algorithms = this.#settings.algorithms ?? ['HS256'];
     this.#toleranceS = Math.floor((parseDuration(this.#settings.clockTolerance ?? '15s') ?? 15_000) / 1000);
+    this.#maxLifetimeS = Math.ceil(policy.ttl.maxMs / 1000);
     this.#keys = keys;
     const first = this.#settings.keys[0] as { kid: string; secret: string };
     const alg = this.#algorithms[0] as HmacAlgorithm;
@@ -128,12 +139,16 @@ class EmalidateInstance implements SelfContainedStyle {
     } catch (err) {
       throw new TokenMalformedError('the token is not a well-formed JWT', { policyId, cause: err });
     }
-    if (token.split('.').length !== 3) throw new TokenMalformedError('the token is not a well-formed JWT', { policyId });
+    const parts = token.split('.');
+    if (parts.length !== 3) throw new TokenMalformedError('the token is not a well-formed JWT', { policyId });
     const alg = String(header.alg);
     if (!(this.#algorithms as readonly string[]).includes(alg)) {
       throw new TokenAlgorithmError(`algorithm ${alg.slice(0, 16)} is not allowed; allowed: ${this.#algorithms.join(', ')}`, { policyId, claim: 'alg' });
     }
     const key = this.#keyFor(token, header, alg);
+    if (!isCanonicalSignature(parts[2] as string)) {
+      throw new TokenSignatureError('the signature is not canonical base64url', { policyId, reason: 'encoding' });
+    }
     try {
       const { payload } = await jwtVerify(token, key, {
         algorithms: this.#algorithms as string[],
@@ -141,7 +156,14 @@ class EmalidateInstance implements SelfContainedStyle {
         requiredClaims: REQUIRED_CLAIMS,
         clockTolerance: this.#toleranceS,
         currentDate: new Date(this.#clock.now()),
+        // jose then refuses an `iat` more than the clock tolerance in the future, and a token
+        // older than the longest lifetime the policy grants, whatever its `exp` says.
+        maxTokenAge: this.#maxLifetimeS,
       });
+      // A lifetime no policy of ours grants is a forged or foreign token (as Vault and RFC 8725 advise).
+      if ((payload.exp as number) - (payload.iat as number) > this.#maxLifetimeS) {
+        throw new TokenClaimError('claim exp is further from iat than the policy\'s ttl.max', { policyId, claim: 'exp', reason: 'lifetime' });
+      }
       return this.#record(payload);
     } catch (err) {
       throw translate(err, policyId);

@@ -30,34 +30,63 @@ function pad(plain: Buffer, padding: Padding, random: Random): Buffer {
   return Buffer.concat([plain, tail]);
 }
 
+/** 1 when bytes `a` and `b` differ, else 0: arithmetic rather than a comparison that might branch. */
+const differs = (a: number, b: number): number => ((a ^ b) + 0xff) >> 8;
+/** 1 when `a <= b` (small integers), else 0: from the sign of `b - a`, not a comparison. */
+const atMost = (a: number, b: number): number => 1 ^ ((b - a) >>> 31);
+
+/** Where a decrypted text ends once its padding is taken off, and whether the padding was right. */
+interface Unpadded {
+  readonly end: number;
+  readonly intact: boolean;
+}
+
 /**
- * The length of `data` without its padding, or -1 when the padding is wrong. Every byte of the
- * last block is looked at whatever the outcome, so a wrong byte does not return sooner.
+ * Takes the padding off `data` (whole blocks, at least one) doing the same work whatever its
+ * bytes: every byte of the last block is looked at, no branch or early return depends on them,
+ * and a wrong padding still gives an `end` (read from the last byte, as if it were right), so
+ * that what the caller does next takes the same time too. Only the padding mode, which is the
+ * policy's and public, chooses a path.
  */
-function unpaddedLength(data: Buffer, padding: Padding): number {
-  if (padding === 'None') return data.length;
+function unpad(data: Buffer, padding: Padding): Unpadded {
+  const length = data.length;
+  if (padding === 'None') return { end: length, intact: true };
   if (padding === 'Zeros') {
-    let end = data.length;
-    while (end > 0 && data[end - 1] === 0) end--;
-    return end;
-  }
-  const n = data[data.length - 1] as number;
-  let bad = n < 1 || n > BLOCK ? 1 : 0;
-  if (padding !== 'ISO10126') {
-    const want = padding === 'PKCS7' ? n : 0;
-    for (let i = 2; i <= BLOCK; i++) {
-      const inPad = i <= n ? 1 : 0;
-      bad |= inPad & ((data[data.length - i] as number) !== want ? 1 : 0);
+    // Every trailing NUL is padding (Zeros cannot tell it from text): counted over the whole text.
+    let zeros = 0;
+    let run = 1;
+    for (let i = length - 1; i >= 0; i--) {
+      run &= 1 ^ differs(data[i] as number, 0);
+      zeros += run;
     }
+    return { end: length - zeros, intact: true };
   }
-  return bad ? -1 : data.length - n;
+  const n = data[length - 1] as number;
+  let bad = 1 ^ (atMost(1, n) & atMost(n, BLOCK));
+  // ISO 10126 fills with random bytes: only its last byte (the count) can be checked.
+  const checked = padding === 'ISO10126' ? 0 : 1;
+  const fill = padding === 'PKCS7' ? n : 0;
+  for (let i = 2; i <= BLOCK; i++) bad |= checked & atMost(i, n) & differs(data[length - i] as number, fill);
+  // The count taken into 1..BLOCK whatever the byte was, so a wrong one still gives an end.
+  return { end: length - (((n - 1) & (BLOCK - 1)) + 1), intact: bad === 0 };
+}
+
+/**
+ * What a key set made of a token's bytes: the text without its padding, and whether the padding
+ * was right. A text with a wrong padding must be thrown away; it is there so that the caller can
+ * do the same work with it (parse it) as with a right one.
+ */
+export interface Unsealed {
+  readonly plain: Buffer;
+  readonly intact: boolean;
 }
 
 /**
  * One named key set ("API token"), ready to use: the key imported once, the IV decoded once.
  * `encrypt` gives the ciphertext bytes (GCM: nonce ‖ ciphertext ‖ tag); `decrypt` gives the
  * plaintext bytes or `undefined` for any failure (no reason, so that callers cannot tell a
- * padding failure from any other).
+ * padding failure from any other); `unseal` also gives the text of a wrong padding, for a caller
+ * that must spend the same time on it before refusing it.
  */
 export class KeySet {
   readonly name: string;
@@ -99,7 +128,18 @@ export class KeySet {
     return Buffer.concat([cipher.update(padded), cipher.final()]);
   }
 
+  /** The plaintext bytes, or `undefined` for any failure (no reason, so no padding oracle). */
   decrypt(data: Buffer): Buffer | undefined {
+    const unsealed = this.unseal(data);
+    return unsealed?.intact ? unsealed.plain : undefined;
+  }
+
+  /**
+   * The plaintext, with whether its padding was right; `undefined` only for what the length
+   * alone shows (not whole blocks, empty) and for a failed GCM tag. CBC and ECB decrypt with
+   * OpenSSL's padding off and check it in {@link unpad}, in the same time whatever it holds.
+   */
+  unseal(data: Buffer): Unsealed | undefined {
     try {
       if (this.mode === 'GCM') {
         if (data.length < GCM_NONCE + GCM_TAG) return undefined;
@@ -107,14 +147,14 @@ export class KeySet {
         decipher.setAuthTag(data.subarray(data.length - GCM_TAG));
         const plain = decipher.update(data.subarray(GCM_NONCE, data.length - GCM_TAG));
         decipher.final(); // throws when the tag does not match
-        return plain;
+        return { plain, intact: true };
       }
       if (data.length === 0 || data.length % BLOCK !== 0) return undefined;
       const decipher = createDecipheriv(this.#algorithm, this.#key, this.#iv);
       decipher.setAutoPadding(false);
       const padded = Buffer.concat([decipher.update(data), decipher.final()]);
-      const length = unpaddedLength(padded, this.padding);
-      return length < 0 ? undefined : padded.subarray(0, length);
+      const { end, intact } = unpad(padded, this.padding);
+      return { plain: padded.subarray(0, end), intact };
     } catch {
       return undefined;
     }

@@ -4,7 +4,9 @@ import { ManualClock } from '../../core/clock.js';
 import { CryptoRandom } from '../../core/random.js';
 import { TYPES } from '../../core/ids.js';
 import { encoderNameFor } from '../../core/guards/output.js';
-import { isSelfContained, type Outcome, type Reply, type ReplyEncoder, type TokenRecord, type TokenStyle } from '../../core/ports.js';
+import {
+  isSelfContained, type Outcome, type Reply, type ReplyEncoder, type TokenRecord, type TokenRequest, type TokenStyle,
+} from '../../core/ports.js';
 import { everyError } from './errors.js';
 import { T0, type Bench, type Subject } from './subject.js';
 
@@ -101,6 +103,37 @@ async function accepted<T>(what: string, action: () => Promise<T>): Promise<T> {
 const TOKEN_GONE = ['ERR_TOKEN_REVOKED', 'ERR_TOKEN_UNKNOWN'];
 const OTHER_ADDRESS = '127.0.0.2';
 const seconds = (ms: number): number => Math.floor(ms / 1000);
+
+/**
+ * Every parameter name an issue request is asked for — the recipe's, and whatever the style
+ * and the engine read (a lifetime, user fields, the reply format, the address to bind) — found
+ * by watching `param` on the recipe's request and on an empty one. A style without credentials
+ * has no recipe parameters, yet reads some: those are what a caller can send it.
+ */
+async function parametersRead(subject: Subject, b: Bench): Promise<string[]> {
+  const fold = subject.policy.caseInsensitiveParams;
+  const names = new Map<string, string>();
+  const note = (name: string) => {
+    const key = fold ? name.toLowerCase() : name;
+    if (!names.has(key)) names.set(key, name);
+  };
+  for (const name of Object.keys(subject.options.recipe.issue)) note(name);
+  const watched = (request: TokenRequest): TokenRequest => ({
+    ...request,
+    param: (name: string) => {
+      note(name);
+      return request.param(name);
+    },
+  });
+  for (const request of [b.issueRequest(), { param: () => undefined, clientAddress: '127.0.0.1' }]) {
+    try {
+      await b.engine.issue(subject.policy.id, watched(request));
+    } catch {
+      // Only the names are wanted here; each request is judged by the probes below.
+    }
+  }
+  return [...names.values()];
+}
 
 /** A character that differs from `c` even when compared case-insensitively (Electa GUIDs are). */
 const other = (c: string): string => (c.toLowerCase() === '0' ? '1' : '0');
@@ -391,11 +424,11 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
     },
   },
   {
-    name: 'bad issue requests: missing, empty, huge or odd parameters are refused with a documented code, never a crash',
+    name: 'bad issue requests: missing, empty, huge or odd parameters (every one the style reads) are refused with a documented code, never a crash',
     async run(subject, open) {
       const b = await open();
       const { id } = subject.policy;
-      const names = Object.keys(subject.options.recipe.issue);
+      const names = await parametersRead(subject, b);
       const cases: [string, () => Promise<unknown>][] = [
         ['an issue request without parameters', () => b.engine.issue(id, { param: () => undefined, clientAddress: '127.0.0.1' })],
       ];

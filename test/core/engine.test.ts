@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tokenRequestFrom } from '../../core/request.js';
 import { LockoutGuard } from '../../core/guards/lockout.js';
+import { sha256 } from '../../core/digest.js';
+import type { MemoryStore } from '../../plugins/stores/memory/index.js';
 import { bootFixture, rejection, FIXTURE_POLICY, type Harness } from '../helpers/boot.js';
 
 const ALICE = { client_id: 'alice', client_secret: 'alice-secret-0001' };
@@ -46,7 +48,10 @@ describe('Engine', () => {
 
       it('never stores the token itself, only its digest', async () => {
         const { token } = await h.engine.issue('fixture', req(ALICE));
-        expect(await h.store.get(`fixture:token:${token}`)).to.equal(undefined);
+        // The memory store keeps records apart from text (`get` never returns one): ask for records.
+        const store = h.store as MemoryStore;
+        expect(store.getRecord(`fixture:token:${token}`)).to.equal(undefined);
+        expect(store.getRecord(`fixture:token:${sha256(token)}`)?.credentialId).to.equal('alice');
       });
     });
 
@@ -118,6 +123,19 @@ describe('Engine', () => {
         expect((await h.engine.verify('fixture', token, req({}, '192.0.2.7'))).boundAddress).to.equal('192.0.2.7');
         const err = await rejection(() => h.engine.verify('fixture', token, req({}, '192.0.2.8')));
         expect(err.code).to.equal('ERR_TOKEN_IP_MISMATCH');
+      });
+      it('verifies a bound token from every spelling of its address (normalised at verify time too)', async () => {
+        const v4 = (await h.engine.issue('fixture', req({ ...ALICE, IP: '192.0.2.7' }))).token;
+        for (const caller of ['192.0.2.7', '::ffff:192.0.2.7', '::FFFF:192.0.2.7', '::ffff:c000:207', '[::ffff:192.0.2.7]']) {
+          expect((await h.engine.verify('fixture', v4, req({}, caller))).boundAddress, caller).to.equal('192.0.2.7');
+        }
+        const v6 = (await h.engine.issue('fixture', req({ ...ALICE, IP: '2001:DB8:0:0:0:0:0:1' }))).token;
+        for (const caller of ['2001:db8::1', '2001:DB8::1', '2001:0db8:0000:0000:0000:0000:0000:0001', '[2001:db8::1]']) {
+          expect((await h.engine.verify('fixture', v6, req({}, caller))).boundAddress, caller).to.equal('2001:db8::1');
+        }
+        for (const caller of ['::ffff:192.0.2.8', '192.0.2.70', '2001:db8::2', '::1']) {
+          expect((await rejection(() => h.engine.verify('fixture', v4, req({}, caller)))).code, caller).to.equal('ERR_TOKEN_IP_MISMATCH');
+        }
       });
       it('mode param: refuses an address that is not one with ERR_IP_BINDING', async () => {
         const err = await rejection(() => h.engine.issue('fixture', req({ ...ALICE, IP: '999.1.1.1' })));

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ManualClock } from '../../core/clock.js';
 import { boot, type Booted } from '../../server/bootstrap.js';
 
@@ -5,6 +8,19 @@ import { boot, type Booted } from '../../server/bootstrap.js';
 export const FIXTURE_PLUGIN = 'test/fixtures/outside-plugin/index.js';
 export const FIXTURE_POLICY = 'test/fixtures/outside-plugin/fixture.yaml';
 export const EMALIDATE_POLICY = 'policies/emalidate.yaml';
+
+/**
+ * The fixture policy whose style throws a `TypeError` when a request sends `boom` (a plugin's
+ * programming error, on purpose), written to a temporary file; its path.
+ */
+export function crashingFixturePolicy(): string {
+  const text = readFileSync(FIXTURE_POLICY, 'utf8');
+  const line = 'fixture: { prefix: FX- }';
+  if (!text.includes(line)) throw new Error(`${FIXTURE_POLICY} no longer has "${line}"`);
+  const file = join(mkdtempSync(join(tmpdir(), 'ts-fixture-crash-')), 'fixture.yaml');
+  writeFileSync(file, text.replace(line, 'fixture: { prefix: FX-, crashOn: boom }'));
+  return file;
+}
 
 /** A frozen clock at a fixed instant, so tests never sleep. */
 export const T0 = Date.parse('2026-11-22T12:00:00Z');

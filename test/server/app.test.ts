@@ -5,7 +5,7 @@ import { createApp } from '../../server/app.js';
 import { requireToken, type TokenState } from '../../server/require-token.js';
 import { errorMiddleware } from '../../server/error-middleware.js';
 import { TrustedProxies } from '../../server/client-ip.js';
-import { bootFixture, type Harness } from '../helpers/boot.js';
+import { bootFixture, crashingFixturePolicy, EMALIDATE_POLICY, type Harness } from '../helpers/boot.js';
 import { form, listen } from '../helpers/http.js';
 
 const ADMIN = 'admin-secret-for-tests-0123456789';
@@ -18,7 +18,7 @@ describe('server/app createApp', () => {
   const logger = { info() {}, warn() {}, error: (obj: object, msg?: string) => void logged.push(JSON.stringify({ ...obj, msg })) };
 
   async function start(trustedProxies: string[] = []): Promise<void> {
-    h = await bootFixture();
+    h = await bootFixture({ policies: [crashingFixturePolicy(), EMALIDATE_POLICY] });
     http = await listen(createApp({ engine: h.engine, adminSecret: ADMIN, trustedProxies, logger }));
   }
   afterEach(async () => {

@@ -12,7 +12,7 @@ import { errorMiddleware } from '../../server/error-middleware.js';
 import { createLogger } from '../../server/logging.js';
 import { reloader } from '../../server/reload.js';
 import { requireToken } from '../../server/require-token.js';
-import { FIXTURE_PLUGIN } from '../helpers/boot.js';
+import { crashingFixturePolicy, FIXTURE_PLUGIN } from '../helpers/boot.js';
 import { listen } from '../helpers/http.js';
 import { serveInProcess } from '../helpers/serve-child.js';
 
@@ -42,7 +42,7 @@ const ENV = {
   EMALIDATE_USER_ID: 'user-1',
   FIXTURE_ALICE_SECRET: FIXTURE_SECRET,
 };
-const POLICIES = ['policies', 'test/fixtures/outside-plugin/fixture.yaml'];
+const POLICIES = ['policies', crashingFixturePolicy()];
 
 interface Line {
   level: number;

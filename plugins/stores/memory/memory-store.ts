@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from '../../../core/errors.js';
 import type { Clock, RecordHolder, Store, TokenRecord } from '../../../core/ports.js';
 
 /** A text value, or a record the store must forget before its own expiry, with when it expires. */
@@ -138,7 +139,7 @@ export class MemoryStore implements Store, RecordHolder {
   }
 
   #open(): void {
-    if (this.#closed) throw new Error('memory store is closed');
+    if (this.#closed) throw new StoreUnavailableError('the memory store is closed');
   }
 
   #live(key: string): Slot | undefined {

@@ -8,9 +8,9 @@ export { RedisStore, type RedisStoreOptions } from './redis-store.js';
 export const manifest: PluginManifest = { name: 'redis-store', stores: ['redis'] };
 
 /** `redis://HOST:PORT/DB[?prefix=…]`; `TOKENSMITH_REDIS_PREFIX` sets the key prefix too. */
-const factory: StoreFactory = (url) => {
+const factory: StoreFactory = (url, { clock }) => {
   const prefix = process.env['TOKENSMITH_REDIS_PREFIX'];
-  return new RedisStore(url, prefix === undefined ? {} : { prefix });
+  return new RedisStore(url, prefix === undefined ? { clock } : { prefix, clock });
 };
 
 /** Registers the `redis` store. */

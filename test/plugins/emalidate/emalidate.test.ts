@@ -137,6 +137,64 @@ describe('plugins/emalidate EmalidateStyle', () => {
       });
     });
 
+    describe('having times no policy of ours would grant', () => {
+      const signed = (over: Record<string, unknown>) => handmade({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, claims(over));
+      const now = () => Math.floor(clock.now() / 1000);
+      it('refuses an iat more than the clock tolerance (15 s) in the future, and accepts one within it', async () => {
+        expect((await style.open(signed({ iat: now() + 15 }), request)).subject).to.equal('user-1');
+        const err = await rejection(() => style.open(signed({ iat: now() + 16, exp: now() + 316 }), request));
+        expect(err.code).to.equal('ERR_TOKEN_CLAIM_INVALID');
+        expect(err).to.include({ claim: 'iat' });
+      });
+      it('refuses an exp further from iat than the policy’s ttl.max (1 h), and accepts one exactly at it', async () => {
+        expect((await style.open(signed({ exp: now() + 3600 }), request)).subject).to.equal('user-1');
+        for (const exp of [now() + 3601, now() + 10 * 365 * 86_400, 1e300]) {
+          const err = await rejection(() => style.open(signed({ exp }), request));
+          expect(err.code, String(exp)).to.equal('ERR_TOKEN_CLAIM_INVALID');
+          expect(err.message).to.equal('claim exp is further from iat than the policy\'s ttl.max');
+          expect(err).to.include({ claim: 'exp', reason: 'lifetime' });
+        }
+      });
+      it('refuses a token older than ttl.max from its iat, whatever its exp says', async () => {
+        const err = await rejection(() => style.open(signed({ iat: now() - 3700, exp: now() + 60 }), request));
+        expect(err.code).to.equal('ERR_TOKEN_EXPIRED');
+        expect(err).to.include({ claim: 'iat' });
+      });
+    });
+
+    describe('having a signature in a non-canonical base64url encoding of the same bytes', () => {
+      const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      /** The same signature bytes, written another way that lenient decoders accept. */
+      const variants = (token: string): [string, string][] => {
+        const cut = token.lastIndexOf('.');
+        const [input, sig] = [token.slice(0, cut), token.slice(cut + 1)];
+        const last = ALPHABET.indexOf(sig.at(-1) as string);
+        // HS256: 32 bytes in 43 characters; the last character's two low bits carry nothing.
+        const unused = [1, 2, 3].map((bits) => `${input}.${sig.slice(0, -1)}${ALPHABET[last ^ bits]}`);
+        return [
+          ['a trailing =', `${input}.${sig}=`],
+          ...unused.map((t, i): [string, string] => [`unused bits ${i + 1} in the last character`, t]),
+          ['a space inside', `${input}.${sig.slice(0, 10)} ${sig.slice(10)}`],
+        ];
+      };
+      it('gives the same bytes (so a lenient decoder would verify it)', async () => {
+        const { token } = await style.mint(grant());
+        const bytes = Buffer.from(token.split('.')[2] as string, 'base64url');
+        for (const [what, variant] of variants(token)) {
+          expect(Buffer.from(variant.split('.')[2] as string, 'base64url').equals(bytes), what).to.equal(true);
+        }
+      });
+      it('refuses every such variant with ERR_TOKEN_SIGNATURE', async () => {
+        const { token } = await style.mint(grant());
+        expect((await style.open(token, request)).tokenId).to.equal('jti-1');
+        for (const [what, variant] of variants(token)) {
+          const err = await rejection(() => style.open(variant, request));
+          expect(err.code, what).to.equal('ERR_TOKEN_SIGNATURE');
+          expect(err.message, what).to.equal('the signature is not canonical base64url');
+        }
+      });
+    });
+
     describe('having two keys (rotation)', () => {
       it('signs with the first and verifies with either', async () => {
         const rotated = policyWith({ keys: [{ kid: 'k2', secret: OTHER }, { kid: 'k1', secret: SECRET }] });

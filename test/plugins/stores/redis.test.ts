@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { Clock } from '../../../core/ports.js';
 import { RedisStore } from '../../../plugins/stores/redis/index.js';
 import { describeStoreContract } from '../../stores/store-contract.js';
 import { startRedis, type RedisServer } from '../../helpers/redis.js';
@@ -14,14 +15,14 @@ describe('plugins/stores/redis RedisStore (real redis-server on loopback)', func
     await redis.dispose();
   });
 
-  /** Each test gets its own prefix, so tests never see each other's keys. */
-  const fresh = async () => {
-    const store = new RedisStore(redis.url, { prefix: `test${++n}:` });
+  /** Each test gets its own prefix, so tests never see each other's keys; time from the test's clock. */
+  const fresh = async (clock?: Clock) => {
+    const store = new RedisStore(redis.url, { prefix: `test${++n}:`, ...(clock === undefined ? {} : { clock }) });
     for (let i = 0; i < 50 && !(await store.ready()); i++) await new Promise((r) => setTimeout(r, 20));
     return store;
   };
 
-  describeStoreContract('redis', { create: fresh, timeControl: 'real' });
+  describeStoreContract('redis', { create: (clock) => fresh(clock), timeControl: 'real' });
 
   describe('readiness and failure', () => {
     it('is ready while Redis answers; calls fail fast while it is down; it recovers without a new store', async () => {

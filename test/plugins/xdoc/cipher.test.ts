@@ -104,6 +104,48 @@ describe('plugins/xdoc/cipher', () => {
       expect(cbc('ISO10126').decrypt(none.encrypt(Buffer.from('0123456789abcde\x00')))).to.equal(undefined);
       expect(cbc('ISO10126').decrypt(none.encrypt(Buffer.from('0123456789abcde\x11')))).to.equal(undefined);
     });
+    it('refuses a full block of padding whose first byte alone is wrong (PKCS7, ANSI X9.23)', () => {
+      const none = cbc('None');
+      const text = '0123456789abcdef';
+      const forged = (block: number[]) => none.encrypt(Buffer.concat([Buffer.from(text), Buffer.from(block)]));
+      expect(cbc('PKCS7').decrypt(forged(Array(16).fill(16)))?.toString()).to.equal(text);
+      expect(cbc('PKCS7').decrypt(forged([15, ...Array(15).fill(16)]))).to.equal(undefined);
+      expect(cbc('PKCS7').decrypt(forged([0, ...Array(15).fill(16)]))).to.equal(undefined);
+      expect(cbc('ANSIX923').decrypt(forged([...Array(15).fill(0), 16]))?.toString()).to.equal(text);
+      expect(cbc('ANSIX923').decrypt(forged([1, ...Array(14).fill(0), 16]))).to.equal(undefined);
+    });
+    it('round-trips every padding at every length around the block boundaries, in CBC and ECB', () => {
+      for (const mode of ['CBC', 'ECB'] as const) {
+        for (const padding of ['PKCS7', 'Zeros', 'ANSIX923', 'ISO10126', 'None'] as const) {
+          const set = new KeySet({ name: 'k', keySize: 128, mode, padding, key: '0f'.repeat(16), ...(mode === 'CBC' ? { initVector: '@1B2c3D4' } : {}) }, random);
+          for (let length = 1; length <= 49; length++) {
+            if (padding === 'None' && length % 16 !== 0) continue; // None takes whole blocks only
+            const plain = Buffer.from('x'.repeat(length));
+            const sealed = set.encrypt(plain);
+            expect(sealed.length, `${mode} ${padding} ${length}`).to.equal(padding === 'None' || (padding === 'Zeros' && length % 16 === 0) ? length : (Math.floor(length / 16) + 1) * 16);
+            expect(set.decrypt(sealed)?.equals(plain), `${mode} ${padding} ${length}`).to.equal(true);
+          }
+        }
+      }
+    });
+    it('gives the text of a wrong padding as a right one would, marked not intact (unseal), so the caller can do the same work', () => {
+      const none = cbc('None');
+      const text = Buffer.from('0123456789abcdef0123');
+      const right = [...Array(12).fill(12)];
+      const wrong = [11, ...Array(11).fill(12)];
+      const sealed = (fill: number[]) => none.encrypt(Buffer.concat([text, Buffer.from(fill)]));
+      const good = cbc('PKCS7').unseal(sealed(right));
+      const bad = cbc('PKCS7').unseal(sealed(wrong));
+      expect(good).to.deep.include({ intact: true });
+      expect(bad).to.deep.include({ intact: false });
+      expect(bad?.plain.equals(text)).to.equal(true);
+      expect(good?.plain.equals(text)).to.equal(true);
+      expect(cbc('PKCS7').decrypt(sealed(wrong))).to.equal(undefined);
+      // A count byte out of range still gives a text, its end taken from the byte's low four bits (0xff: 15 + 1 - 1).
+      const outOfRange = cbc('PKCS7').unseal(sealed([...Array(11).fill(12), 0xff]));
+      expect(outOfRange?.intact).to.equal(false);
+      expect(outOfRange?.plain.length).to.equal(32 - 15);
+    });
     it('lays GCM out as nonce ‖ ciphertext ‖ tag and refuses a changed tag or a short input', () => {
       const gcm = new KeySet({ name: 'g', keySize: 256, mode: 'GCM', key: 'ab'.repeat(32) }, random);
       const sealed = gcm.encrypt(Buffer.from('hello'));

@@ -11,6 +11,7 @@ import { KeySet } from '../../../plugins/xdoc/cipher.js';
 import { KEY_SIZES, MODES, PADDINGS, type KeySetSettings } from '../../../plugins/xdoc/schema.js';
 import { boot, type Booted } from '../../../server/bootstrap.js';
 import { T0 } from '../../helpers/boot.js';
+import '../../helpers/fast-check.js'; // the run's logged, replayable seed (FC_SEED)
 
 const random = new CryptoRandom();
 const dir = mkdtempSync(join(tmpdir(), 'ts-xdoc-prop-'));

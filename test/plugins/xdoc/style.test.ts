@@ -7,6 +7,9 @@ import { tokenRequestFrom } from '../../../core/request.js';
 import { boot, type Booted } from '../../../server/bootstrap.js';
 import { rejection, T0 } from '../../helpers/boot.js';
 import { seal, xst } from '../../helpers/xdoc.js';
+import { CryptoRandom } from '../../../core/random.js';
+import { KeySet } from '../../../plugins/xdoc/cipher.js';
+import { formatGenDt } from '../../../plugins/xdoc/gendt.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ts-xdoc-'));
 const KEY_A = '11'.repeat(32);
@@ -122,5 +125,49 @@ describe('plugins/xdoc/style', () => {
       expect((await h.engine.verify('x', token, receive())).subject).to.equal('A');
       expect(await rejection(() => h.engine.issue('x', receive()))).to.include({ code: 'ERR_REQUEST_INVALID', message: 'this policy only verifies XDOC tokens (it has no mint block)' });
     });
+  });
+
+  describe('having a CBC token whose padding is malformed', () => {
+    const KEY = '44'.repeat(32);
+    const none = new KeySet({ name: 'n', keySize: 256, mode: 'CBC', padding: 'None', initVector: '@1B2c3D4', key: KEY }, new CryptoRandom());
+    // A valid XST, filled with spaces to whole blocks, then one block of padding as given.
+    const text = xst({ Context: 'Ctx', AppId: 'A', GenDT: formatGenDt(T0) });
+    const body = text + ' '.repeat((16 - (text.length % 16)) % 16);
+    const token = (block: number[]) => none.encrypt(Buffer.concat([Buffer.from(body), Buffer.from(block)])).toString('base64');
+    const fill = (n: number, byte: number) => Array<number>(n).fill(byte);
+    const cases: Record<'PKCS7' | 'ANSIX923' | 'ISO10126', { right: number[]; malformed: Record<string, number[]> }> = {
+      PKCS7: {
+        right: fill(16, 16),
+        malformed: {
+          'a count of 0': [...fill(15, 16), 0], 'a count of 17': [...fill(15, 16), 17], 'a count of 255': [...fill(15, 16), 255],
+          'a full block whose first byte is wrong': [15, ...fill(15, 16)], 'a wrong byte in the middle': [...fill(7, 16), 0, ...fill(8, 16)],
+          'a wrong byte just before four of 4': [...fill(12, 16), 5, 4, 4, 4],
+        },
+      },
+      ANSIX923: {
+        right: [...fill(15, 0), 16],
+        malformed: {
+          'a count of 0': fill(16, 0), 'a count of 17': [...fill(15, 0), 17],
+          'a full block whose first byte is not zero': [1, ...fill(14, 0), 16], 'a fill byte that is a space': [...fill(7, 0), 32, ...fill(7, 0), 16],
+        },
+      },
+      ISO10126: {
+        right: [...fill(15, 0x5a), 16],
+        malformed: { 'a count of 0': [...fill(15, 0x5a), 0], 'a count of 17': [...fill(15, 0x5a), 17], 'a count of 255': [...fill(15, 0x5a), 255] },
+      },
+    };
+    for (const [padding, { right, malformed }] of Object.entries(cases)) {
+      it(`${padding}: verifies the right padding and answers every malformed one with the same single error`, async () => {
+        h = await bootPolicy(`  keys:\n    - { name: k, keySize: 256, mode: CBC, padding: ${padding}, initVector: "@1B2c3D4", key: "${KEY}" }\n`);
+        expect((await h.engine.verify('x', token(right), receive())).subject).to.equal('A');
+        const answers = new Set<string>();
+        for (const [what, block] of Object.entries(malformed)) {
+          const err = await rejection(() => h.engine.verify('x', token(block), receive()));
+          expect(err.code, what).to.equal('ERR_TOKEN_UNDECRYPTABLE');
+          answers.add(`${err.constructor.name} ${String(err.code)} ${err.message}`);
+        }
+        expect([...answers]).to.deep.equal(['TokenUndecryptableError ERR_TOKEN_UNDECRYPTABLE the token cannot be decrypted']);
+      });
+    }
   });
 });

@@ -116,6 +116,22 @@ describe('server/testkit (the conformance kit)', () => {
       });
     });
 
+    describe('having a style without credentials that crashes on a parameter it reads', () => {
+      it('fails the bad-issue-requests check, naming the parameter the recipe never gives', async () => {
+        const text = [
+          'id: open-fixture', 'style: fixture', 'ttl: { default: 5m, min: 1m, max: 1h }',
+          'output: { param: format, default: json, allowed: [json, text] }', 'fixture: { prefix: FX-, crashOn: boom }', '',
+        ].join('\n');
+        const report = await runConformance({ ...FIXTURE, policy: { text, file: 'open-fixture.yaml' }, recipe: { issue: {}, present: { param: 'token' } } });
+        expect(result(report, 'round trip').status).to.equal('passed');
+        expect(lines(report, 'bad issue requests')).to.deep.equal([
+          'an issue request with boom empty threw TypeError: kaboom in /srv/secret/path instead of a TokenSmithError with a stable code',
+        ]);
+        const calm = await runConformance({ ...FIXTURE, policy: { text: text.replace(', crashOn: boom', ''), file: 'open-fixture.yaml' }, recipe: { issue: {}, present: { param: 'token' } } });
+        expect(result(calm, 'bad issue requests').status).to.equal('passed');
+      });
+    });
+
     describe('having a recipe that does not fit the policy', () => {
       it('fails the round trip with the refusal code', async () => {
         const report = await runConformance({ ...FIXTURE, recipe: { ...FIXTURE.recipe, issue: { client_id: 'alice', client_secret: 'wrong' } } });
