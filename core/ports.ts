@@ -199,6 +199,8 @@ export interface InfoRoute {
   readonly path: string;
   readonly methods: readonly HttpMethod[];
   readonly reply: Reply;
+  /** The reply format (one of the policy's `output.allowed`) a refusal here uses, e.g. a method not allowed. */
+  readonly format?: string;
 }
 
 export function hasInfoRoutes(style: StyleInstance): style is StyleInstance & InfoRoutes {

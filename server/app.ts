@@ -156,7 +156,7 @@ function buildRoutes(engine: Engine, set: PolicySet, trusted: TrustedProxies): M
 /** The styles' fixed informational routes (Melissa's `getversion`), where no policy route is: not logged as token requests. */
 function addInfoRoutes(engine: Engine, set: PolicySet, table: Map<string, PolicyRoute>): void {
   for (const policy of set.policies) {
-    for (const { path, methods, reply } of engine.infoRoutes(policy.id, set)) {
+    for (const { path, methods, reply, format } of engine.infoRoutes(policy.id, set)) {
       if (table.has(foldPath(path))) continue;
       const handle: Middleware = async function answerInfo(ctx) {
         ctx.status = reply.status;
@@ -164,7 +164,7 @@ function addInfoRoutes(engine: Engine, set: PolicySet, table: Map<string, Policy
         ctx.body = reply.body;
         if (reply.headers) ctx.set(reply.headers);
       };
-      table.set(foldPath(path), { path, anyCase: policy.caseInsensitivePaths, set, kind: undefined, policy, methods, format: undefined, handle });
+      table.set(foldPath(path), { path, anyCase: policy.caseInsensitivePaths, set, kind: undefined, policy, methods, format, handle });
     }
   }
 }

@@ -9,8 +9,8 @@ import type { TokenState } from './require-token.js';
 /** Longest value a route repeats: a name or a room id, not a document. */
 export const ECHO_MAX = 256;
 
-/** Characters no XML 1.0 document may hold (and no CSV reader expects): refused rather than dropped. */
-const UNWRITABLE = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Control characters (line breaks too: no name or room id has one) and what no XML 1.0 document may hold: refused rather than dropped. */
+const UNWRITABLE = /[\x00-\x08\x0A-\x1F\x7F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The body of a protected route without a vendor reply: what the token says, never the token. */
 export function demoBody(record: TokenRecord | undefined): Record<string, unknown> {
@@ -26,8 +26,9 @@ export function demoBody(record: TokenRecord | undefined): Record<string, unknow
  */
 export function echoRoute(engine: Engine, set: PolicySet, policy: Policy, route: ProtectedRoute, guard: Middleware): Middleware {
   const names = Object.entries(route.echo ?? {});
+  const shape = route.format === undefined ? {} : { format: route.format };
   return async function answerVerified(ctx: Context, next: Next): Promise<void> {
-    const params = tokenRequestOf(ctx, policy.caseInsensitiveParams, '');
+    const params = tokenRequestOf(ctx, policy.caseInsensitiveParams, '', shape);
     (ctx.state as TokenState).tokenRequest = params; // a refusal below is rendered in the format this request chose
     const echo: [string, string][] = [];
     for (const [name, need] of names) {

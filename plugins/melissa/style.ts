@@ -28,6 +28,7 @@ class MelissaInstance implements StyleInstance, InfoRoutes {
   readonly #random: Random;
   readonly #bytes: number;
   readonly #version: Reply;
+  readonly #json: boolean;
 
   constructor(policy: Policy, random: Random) {
     const settings = policy.settings as MelissaSettings;
@@ -36,6 +37,7 @@ class MelissaInstance implements StyleInstance, InfoRoutes {
     this.#bytes = settings.tokenBytes ?? 24;
     // The .NET SDK reads `tokenServerVersion`, the Python SDK `Version`: both are answered.
     const version = settings.version ?? DEFAULT_VERSION;
+    this.#json = policy.output.allowed.includes('json');
     this.#version = { status: 200, contentType: 'application/json', body: JSON.stringify({ Version: version, tokenServerVersion: version }) };
   }
 
@@ -43,7 +45,8 @@ class MelissaInstance implements StyleInstance, InfoRoutes {
   infoRoutes(routes: readonly IssueRoute[]): InfoRoute[] {
     return routes.flatMap((route) => {
       const path = versionPathOf(route.path);
-      return path === undefined ? [] : [{ path, methods: ['GET'] as const, reply: this.#version }];
+      // A refusal here (a POST) is JSON, as the SDKs that ask for the version read JSON.
+      return path === undefined ? [] : [{ path, methods: ['GET'] as const, reply: this.#version, ...(this.#json ? { format: 'json' } : {}) }];
     });
   }
 
