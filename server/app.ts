@@ -94,6 +94,7 @@ export function createApp(options: AppOptions): Koa {
     state.kind = route.kind;
     state.policyId = route.policy.id;
     state.routeFormat = route.format;
+    if (route.policy.logParams.length) state.logParams = route.policy.logParams;
     if (!route.methods.includes(ctx.method as HttpMethod)) {
       ctx.set('allow', route.methods.join(', '));
       throw new MethodNotAllowedError(`${ctx.method} is not allowed here; use ${route.methods.join(' or ')}`, { policyId: route.policy.id });

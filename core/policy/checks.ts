@@ -22,6 +22,9 @@ export interface SemanticCheck {
   run(ctx: CheckContext): PolicyIssue[];
 }
 
+/** Parameters that carry a licence, key or token in the vendors' requests (Melissa `L` and `id`, Electa `AppKey` and `Token`, XDOC `XST`/`XUT`). */
+const SECRET_PARAMS: ReadonlySet<string> = new Set(['l', 'id', 'appkey', 'token', 'xst', 'xut', 'client_secret', 'secret', 'password', 'access_token']);
+
 const known = (names: Iterable<string>): string => [...names].sort().join(', ') || '(none)';
 
 /** The named semantic checks, in the order they run (after the schema has passed). */
@@ -115,6 +118,15 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
       }
       return issues;
     },
+  },
+  {
+    name: 'log-params',
+    run: ({ document, policy }) =>
+      policy.logParams.flatMap((name, i) =>
+        SECRET_PARAMS.has(name.toLowerCase())
+          ? [document.issue(['log', 'params', i], `log.params must not name ${name}: the vendors' clients send a secret or a token in it`)]
+          : [],
+      ),
   },
   {
     name: 'style-check',

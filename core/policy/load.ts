@@ -88,6 +88,7 @@ function build(data: Raw, file: string): Policy {
       allowed,
     },
     reuse: data['reuse'] ?? true,
+    logParams: data['log']?.['params'] ?? [],
     settings: (data[style] ?? {}) as Record<string, unknown>,
   };
 }

@@ -82,6 +82,8 @@ export interface Policy {
   };
   /** `false` = single use: a token verifies once. */
   readonly reuse: boolean;
+  /** Request parameters whose (identifier-shaped) values the request log shows (YAML `log.params`); empty by default. */
+  readonly logParams: readonly string[];
   /** The style's own settings block (the YAML key named after the style), resolved and frozen. */
   readonly settings: Readonly<Record<string, unknown>>;
 }
