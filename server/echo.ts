@@ -9,8 +9,8 @@ import type { TokenState } from './require-token.js';
 /** Longest value a route repeats: a name or a room id, not a document. */
 export const ECHO_MAX = 256;
 
-/** Control characters (line breaks too: no name or room id has one) and what no XML 1.0 document may hold: refused rather than dropped. */
-const UNWRITABLE = /[\x00-\x08\x0A-\x1F\x7F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Control characters (line breaks and tabs too: no name or room id has one) and what no XML 1.0 document may hold: refused rather than dropped. */
+const UNWRITABLE = /[\p{Cc}\p{Cs}\uFFFE\uFFFF]/u; // with the u flag, \p{Cs} matches only a lone surrogate
 
 /** The body of a protected route without a vendor reply: what the token says, never the token. */
 export function demoBody(record: TokenRecord | undefined): Record<string, unknown> {
