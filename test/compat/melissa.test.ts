@@ -102,6 +102,15 @@ describe('compat: Melissa token server clients (policies/melissa.yaml)', () => {
     });
   });
 
+  describe('package names: current (GlobalExpressEntry) and legacy (pkg…) side by side', () => {
+    it('a token asked with a current name serves the service of that package, and not another one', async () => {
+      const { Token } = (await (await fetch(`${h.url}/v3/json/Service.svc/RequestToken?L=${encodeURIComponent(LICENCE)}&P=GlobalExpressEntry`)).json()) as { Token: string };
+      const global = (await (await fetch(`${h.url}/melissa/demo/GlobalExpressFreeForm?id=${encodeURIComponent(Token)}`)).json()) as Record<string, unknown>;
+      expect(global).to.deep.include({ ok: true, scope: ['GlobalExpressEntry'] });
+      expect((await service(Token))['ResultCode']).to.equal('GE08');
+    });
+  });
+
   describe('query forms these clients send', () => {
     it('accept a doubled &, nameless pairs and an empty value as nothing', async () => {
       const res = await fetch(`${h.url}/v3/json/Service.svc/RequestToken?&&L=${encodeURIComponent(LICENCE)}&&=&=&format=json&TS=&P=pkgExpressEntry&`);
