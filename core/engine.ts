@@ -14,7 +14,7 @@ import type { Credential, Policy } from './policy/types.js';
 import type {
   Clock, EngineObserver, Grant, Outcome, Random, Reply, ReplyEncoder, Store, StyleInstance, TokenRecord, TokenRequest, VerifyExpectations,
 } from './ports.js';
-import { isSelfContained } from './ports.js';
+import { encodesVerified, hasInfoRoutes, isSelfContained, type InfoRoute, type Verified } from './ports.js';
 import type { PluginRegistry } from './registry.js';
 
 /** One policy, made ready: its style instance, credentials index and encoders. */
@@ -257,6 +257,12 @@ export class Engine {
     };
   }
 
+  /** The style's fixed informational routes for this policy (Melissa's `getversion`), if it has any. */
+  infoRoutes(policyId: string, set: PolicySet = this.#set): readonly InfoRoute[] {
+    const { policy, style } = set.get(policyId);
+    return hasInfoRoutes(style) ? style.infoRoutes(policy.routes) : [];
+  }
+
   /** Renders an outcome in the reply format the request chose (the default when it chose badly). */
   reply(policyId: string, outcome: Outcome, request?: TokenRequest, set: PolicySet = this.#set): Reply {
     const { policy, encoders } = set.get(policyId);
@@ -267,6 +273,17 @@ export class Engine {
       // An unknown format is itself reported, in the default format.
     }
     return (encoders.get(format) as ReplyEncoder).encode(outcome, policy);
+  }
+
+  /**
+   * Renders a verified request in the reply format the request chose, when that format's
+   * encoder can (see `VerifiedEncoder`); `undefined` when it cannot, and the host answers its
+   * generic JSON.
+   */
+  replyVerified(policyId: string, verified: Verified, request: TokenRequest, set: PolicySet = this.#set): Reply | undefined {
+    const { policy, encoders } = set.get(policyId);
+    const encoder = encoders.get(chooseFormat(policy, request)) as ReplyEncoder;
+    return encodesVerified(encoder) ? encoder.encodeVerified(verified, policy) : undefined;
   }
 
   async #find(token: string, policyId: string | undefined): Promise<[Compiled, TokenRecord] | undefined> {

@@ -16,13 +16,14 @@ export { clampTtl } from './guards/ttl.js';
 export { bindAddress, checkBinding, normalizeAddress } from './guards/ip.js';
 export { LockoutGuard, type LockoutSubject } from './guards/lockout.js';
 export { chooseFormat, encoderNameFor } from './guards/output.js';
+export { foldPath } from './policy/paths.js';
 export { loadPolicies, loadPolicyFile, loadPolicyText, type LoadOptions, type LoadResult, type PolicyCatalog } from './policy/load.js';
 export type { Policy, Credential, HttpMethod, IpBindingMode } from './policy/types.js';
-export { isSelfContained } from './ports.js';
+export { encodesVerified, hasInfoRoutes, isSelfContained } from './ports.js';
 export type {
   Clock, Random, Store, StoreFactory, TokenRequest, GrantRequest, Grant, TokenRecord, VerifyExpectations, StyleInstance,
   SelfContainedStyle, MintedToken, TokenStyle, Outcome, Reply, ReplyEncoder, StyleManifest, PluginManifest, Logger,
-  EngineObserver,
+  EngineObserver, InfoRoutes, InfoRoute, Verified, VerifiedEncoder,
 } from './ports.js';
 export {
   TokenSmithError, isTokenSmithError, formatPolicyIssue, PolicyInvalidError, PluginUnknownError, PluginLoadError,

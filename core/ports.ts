@@ -2,7 +2,7 @@
  * The small interfaces (ports) the engine talks to. Plugins implement them and register the
  * implementation in an inversify `ContainerModule` under the identifiers of `core/ids.ts`.
  */
-import type { Policy } from './policy/types.js';
+import type { HttpMethod, IssueRoute, Policy } from './policy/types.js';
 import type { TokenSmithError } from './errors.js';
 
 /** Time source, injected so tests can freeze and move time. Milliseconds since the epoch. */
@@ -186,6 +186,27 @@ export function isSelfContained(style: StyleInstance): style is SelfContainedSty
   return typeof (style as Partial<SelfContainedStyle>).open === 'function';
 }
 
+/**
+ * An optional style ability: fixed replies that a vendor's clients read beside the issuing
+ * routes (Melissa's SDKs ask `…/getversion` next to `…/RequestToken`). They carry no token and
+ * take no credential; a path the policy already serves is not overridden.
+ */
+export interface InfoRoutes {
+  infoRoutes(routes: readonly IssueRoute[]): readonly InfoRoute[];
+}
+
+export interface InfoRoute {
+  readonly path: string;
+  readonly methods: readonly HttpMethod[];
+  readonly reply: Reply;
+  /** The reply format (one of the policy's `output.allowed`) a refusal here uses, e.g. a method not allowed. */
+  readonly format?: string;
+}
+
+export function hasInfoRoutes(style: StyleInstance): style is StyleInstance & InfoRoutes {
+  return typeof (style as Partial<InfoRoutes>).infoRoutes === 'function';
+}
+
 /** A token style plugin (signer side), bound `whenNamed(name)`. */
 export interface TokenStyle {
   /** Makes the per-policy instance. Runs once per load; errors here fail the load. */
@@ -207,6 +228,25 @@ export interface Reply {
 /** Renders an outcome in one wire format. Bound `whenNamed(name)`, e.g. `json`, `melissa-xml`. */
 export interface ReplyEncoder {
   encode(outcome: Outcome, policy: Policy): Reply;
+}
+
+/**
+ * What a protected route that answers in the vendor's format (a route with `echo`) hands the
+ * encoder once the token verified: the token's record and the parameters the route repeats,
+ * in the order the policy lists them, as the request gave them.
+ */
+export interface Verified {
+  readonly record: TokenRecord;
+  readonly echo: readonly (readonly [name: string, value: string])[];
+}
+
+/** An optional encoder ability: renders a verified request (Electa's `launch.asp`, XDOC's XWS headers). */
+export interface VerifiedEncoder {
+  encodeVerified(verified: Verified, policy: Policy): Reply;
+}
+
+export function encodesVerified(encoder: ReplyEncoder): encoder is ReplyEncoder & VerifiedEncoder {
+  return typeof (encoder as Partial<VerifiedEncoder>).encodeVerified === 'function';
 }
 
 /** A style's description, available without instantiating anything. */

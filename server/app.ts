@@ -12,6 +12,8 @@ import { melissaDemo } from './demo.js';
 import { scrubberFor } from './logging.js';
 import { Metrics, type RequestKind } from './metrics.js';
 import { tokenRequestOf } from './params.js';
+import { foldPath } from '../core/policy/paths.js';
+import { demoBody, echoRoute } from './echo.js';
 import { requestLog } from './request-log.js';
 import { addressOf, requireToken, type TokenState } from './require-token.js';
 
@@ -39,8 +41,13 @@ export interface AppOptions {
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
 
 interface PolicyRoute {
+  /** The path as the policy writes it; the table is keyed by its folded form. */
+  readonly path: string;
+  /** Matched in any letter case (the policy's `paths.caseInsensitive`); else only as written. */
+  readonly anyCase: boolean;
   readonly set: PolicySet;
-  readonly kind: RequestKind;
+  /** `undefined` for an informational route: neither logged nor counted as a token request. */
+  readonly kind: RequestKind | undefined;
   readonly policy: Policy;
   readonly methods: readonly HttpMethod[];
   readonly format: string | undefined;
@@ -80,13 +87,14 @@ export function createApp(options: AppOptions): Koa {
   app.use(errorMiddleware(engine, logger, scrubberFor(() => engine.served, secrets)));
   if (options.demo) app.use(melissaDemo(engine));
   app.use(async function policyRoutes(ctx: Context, next: Next): Promise<void> {
-    const route = routesFor().get(ctx.path);
-    if (route === undefined) return next();
+    const route = routesFor().get(foldPath(ctx.path));
+    if (route === undefined || (!route.anyCase && route.path !== ctx.path)) return next();
     const state = ctx.state as TokenState;
     state.policySet = route.set;
     state.kind = route.kind;
     state.policyId = route.policy.id;
     state.routeFormat = route.format;
+    if (route.policy.logParams.length) state.logParams = route.policy.logParams;
     if (!route.methods.includes(ctx.method as HttpMethod)) {
       ctx.set('allow', route.methods.join(', '));
       throw new MethodNotAllowedError(`${ctx.method} is not allowed here; use ${route.methods.join(' or ')}`, { policyId: route.policy.id });
@@ -118,9 +126,10 @@ const noop = async (): Promise<void> => {};
 function buildRoutes(engine: Engine, set: PolicySet, trusted: TrustedProxies): Map<string, PolicyRoute> {
   const table = new Map<string, PolicyRoute>();
   for (const policy of set.policies) {
+    const anyCase = policy.caseInsensitivePaths;
     for (const route of policy.routes) {
       const handle = issueHandler(engine, set, policy, route, trusted);
-      table.set(route.path, { set, kind: 'issue', policy, methods: route.methods, format: route.format, handle });
+      table.set(foldPath(route.path), { path: route.path, anyCase, set, kind: 'issue', policy, methods: route.methods, format: route.format, handle });
     }
     for (const route of policy.protectedRoutes) {
       const guard = requireToken(engine, policy.id, {
@@ -129,17 +138,36 @@ function buildRoutes(engine: Engine, set: PolicySet, trusted: TrustedProxies): M
         ...(route.scopes ? { scopes: route.scopes } : {}),
         ...(route.format ? { format: route.format } : {}),
       });
-      table.set(route.path, {
+      table.set(foldPath(route.path), {
+        path: route.path,
+        anyCase,
         set,
         kind: 'verify',
         policy,
         methods: route.methods,
         format: route.format,
-        handle: (ctx, next) => guard(ctx, async () => protectedDemo(ctx, next)),
+        handle: route.echo === undefined ? (ctx, next) => guard(ctx, async () => protectedDemo(ctx, next)) : echoRoute(engine, set, policy, route, guard),
       });
     }
   }
+  addInfoRoutes(engine, set, table);
   return table;
+}
+
+/** The styles' fixed informational routes (Melissa's `getversion`), where no policy route is: not logged as token requests. */
+function addInfoRoutes(engine: Engine, set: PolicySet, table: Map<string, PolicyRoute>): void {
+  for (const policy of set.policies) {
+    for (const { path, methods, reply, format } of engine.infoRoutes(policy.id, set)) {
+      if (table.has(foldPath(path))) continue;
+      const handle: Middleware = async function answerInfo(ctx) {
+        ctx.status = reply.status;
+        ctx.type = reply.contentType;
+        ctx.body = reply.body;
+        if (reply.headers) ctx.set(reply.headers);
+      };
+      table.set(foldPath(path), { path, anyCase: policy.caseInsensitivePaths, set, kind: undefined, policy, methods, format, handle });
+    }
+  }
 }
 
 function issueHandler(engine: Engine, set: PolicySet, policy: Policy, route: IssueRoute, trusted: TrustedProxies): Middleware {
@@ -168,8 +196,7 @@ function issueHandler(engine: Engine, set: PolicySet, policy: Policy, route: Iss
 
 /** The body of a policy's demo protected route: what the token says, never the token. */
 async function protectedDemo(ctx: Context, _next: Next): Promise<void> {
-  const record = (ctx.state as TokenState).token;
-  ctx.body = { ok: true, policy: record?.policyId, sub: record?.subject, scope: record?.scopes, exp: record && Math.floor(record.expiresAt / 1000) };
+  ctx.body = demoBody((ctx.state as TokenState).token);
 }
 
 /** `GET /metrics` in Prometheus text format; with a secret, only for `Authorization: Bearer <secret>`. */

@@ -23,6 +23,8 @@ export interface RouteState {
   subjectPolicy?: string;
   /** The error the request ended with, left by the error middleware for the request log. */
   error?: TokenSmithError;
+  /** The policy's `log.params`: parameters whose values the request log line shows. */
+  logParams?: readonly string[];
 }
 
 /** Errors from libraries (body parser, Koa's `ctx.throw`) as domain errors. */

@@ -7,6 +7,8 @@ type Bag = Record<string, unknown>;
 function add(into: Map<string, string>, source: Bag | undefined, fold: boolean): void {
   if (source === undefined || source === null || typeof source !== 'object') return;
   for (const [rawName, value] of Object.entries(source)) {
+    // A pair without a name (`?=&L=…`, or `?&&L=…` read by some parsers as `=`) carries nothing: skip it, as IIS and ASP do.
+    if (rawName === '') continue;
     const name = fold ? rawName.toLowerCase() : rawName;
     if (typeof value !== 'string') {
       throw new RequestInvalidError(`parameter ${rawName.slice(0, 64)} must be given once, as text`, { claim: rawName.slice(0, 64) });

@@ -1,14 +1,33 @@
 import type { Context, Middleware, Next } from 'koa';
-import type { Logger } from '../core/ports.js';
+import type { Logger, TokenRequest } from '../core/ports.js';
 import type { TrustedProxies } from './client-ip.js';
 import type { Metrics } from './metrics.js';
 import { addressOf, type TokenState } from './require-token.js';
+
+/** A value the log may show: identifier-shaped (an XWS method such as `Container.ContainerInfo`), never free text. */
+const SHOWN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * The values of the parameters a policy names in `log.params` (absent ones left out); a value
+ * that is not identifier-shaped is shown as `(not shown)`, so that a caller cannot write free
+ * text, a secret pasted in the wrong field, or a forged log line into the log.
+ */
+function loggedParams(names: readonly string[], request: TokenRequest | undefined): Record<string, string> | undefined {
+  if (request === undefined) return undefined;
+  let shown: Record<string, string> | undefined;
+  for (const name of names) {
+    const value = request.param(name);
+    if (value !== undefined) (shown ??= {})[name] = SHOWN.test(value) ? value : '(not shown)';
+  }
+  return shown;
+}
 
 /**
  * One JSON line and one metrics record per token request (issue, verify, introspect, revoke):
  * policy, request kind, path (never the query string: Melissa puts the licence in `L=` and
  * the token in `id=`), method, HTTP status, outcome (`ok` or the error code), latency in ms and
- * the client address. Nothing the caller sent is logged beyond the path it called. Other
+ * the client address. Nothing the caller sent is logged beyond the path it called and the
+ * identifier-shaped values of the parameters its policy names in `log.params`. Other
  * requests (health, metrics, unknown paths) are neither logged nor counted.
  * It must run outside the error middleware, which leaves the error in `ctx.state.error`.
  */
@@ -34,6 +53,7 @@ export function requestLog(logger: Logger, metrics: Metrics, trusted: TrustedPro
       ms: Math.round(ms * 1000) / 1000,
       client: addressOf(ctx, trusted),
       reason: error?.reason, // undefined fields are left out of the JSON line
+      params: state.logParams && loggedParams(state.logParams, state.tokenRequest),
     };
     if (error !== undefined && error.status >= 500) logger.error(line, 'token request');
     else logger.info(line, 'token request');

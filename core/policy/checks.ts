@@ -3,6 +3,7 @@ import { encoderNameFor } from '../guards/output.js';
 import type { PolicyIssue } from '../errors.js';
 import type { StyleManifest } from '../ports.js';
 import type { PolicyDocument } from './document.js';
+import { foldPath } from './paths.js';
 import type { Policy } from './types.js';
 
 /** What a semantic check sees. */
@@ -20,6 +21,9 @@ export interface SemanticCheck {
   readonly name: string;
   run(ctx: CheckContext): PolicyIssue[];
 }
+
+/** Parameters that carry a licence, key or token in the vendors' requests (Melissa `L` and `id`, Electa `AppKey` and `Token`, XDOC `XST`/`XUT`). */
+const SECRET_PARAMS: ReadonlySet<string> = new Set(['l', 'id', 'appkey', 'token', 'xst', 'xut', 'client_secret', 'secret', 'password', 'access_token']);
 
 const known = (names: Iterable<string>): string => [...names].sort().join(', ') || '(none)';
 
@@ -98,12 +102,15 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
     name: 'routes',
     run: ({ document, data, policy }) => {
       const issues: PolicyIssue[] = [];
-      const seen = new Set<string>();
+      const seen = new Map<string, string>();
       for (const [which, list] of [['route', policy.routes], ['protectedRoute', policy.protectedRoutes]] as const) {
         list.forEach((route, i) => {
           const at = (key: string) => (Array.isArray(data[which]) ? [which, i, key] : [which, key]);
-          if (seen.has(route.path)) issues.push(document.issue(at('path'), `path ${route.path} is used twice in this policy`));
-          seen.add(route.path);
+          // The host finds a route with one lookup of the folded path, so paths that fold alike collide.
+          const first = seen.get(foldPath(route.path));
+          if (first === route.path) issues.push(document.issue(at('path'), `path ${route.path} is used twice in this policy`));
+          else if (first !== undefined) issues.push(document.issue(at('path'), `path ${route.path} differs from ${first} only in letter case; routes are matched without regard to case, so only one can be served`));
+          else seen.set(foldPath(route.path), route.path);
           if (route.format !== undefined && !policy.output.allowed.includes(route.format.toLowerCase())) {
             issues.push(document.issue(at('format'), `format "${route.format}" is not in output.allowed (${policy.output.allowed.join(', ')})`));
           }
@@ -111,6 +118,15 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
       }
       return issues;
     },
+  },
+  {
+    name: 'log-params',
+    run: ({ document, policy }) =>
+      policy.logParams.flatMap((name, i) =>
+        SECRET_PARAMS.has(name.toLowerCase())
+          ? [document.issue(['log', 'params', i], `log.params must not name ${name}: the vendors' clients send a secret or a token in it`)]
+          : [],
+      ),
   },
   {
     name: 'style-check',

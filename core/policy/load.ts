@@ -7,6 +7,7 @@ import { SEMANTIC_CHECKS } from './checks.js';
 import { parsePolicyDocument, type PolicyDocument } from './document.js';
 import type { Credential, IpBindingMode, IssueRoute, Policy, ProtectedRoute } from './types.js';
 import { validateDocument } from './validate.js';
+import { foldPath } from './paths.js';
 
 /** The names a policy may use: the styles (with their schemas) and the reply encoders. */
 export interface PolicyCatalog {
@@ -64,6 +65,7 @@ function build(data: Raw, file: string): Policy {
     routes: routesOf<IssueRoute>(data['route']),
     protectedRoutes: routesOf<ProtectedRoute>(data['protectedRoute']),
     caseInsensitiveParams: data['params']?.['caseInsensitive'] ?? false,
+    caseInsensitivePaths: data['paths']?.['caseInsensitive'] ?? false,
     ...(data['credentials'] === undefined ? {} : { credentials: data['credentials'] as Credential[] }),
     ttl: { defaultMs, minMs: ms(ttl['min']) ?? DEFAULT_MIN_MS, maxMs: ms(ttl['max']) ?? Math.max(defaultMs, DEFAULT_MAX_MS) },
     ipBinding:
@@ -86,6 +88,7 @@ function build(data: Raw, file: string): Policy {
       allowed,
     },
     reuse: data['reuse'] ?? true,
+    logParams: data['log']?.['params'] ?? [],
     settings: (data[style] ?? {}) as Record<string, unknown>,
   };
 }
@@ -132,7 +135,7 @@ function compileText(text: string, file: string, options: LoadOptions): Loaded {
 function crossCheck(loaded: readonly Loaded[]): PolicyIssue[] {
   const issues: PolicyIssue[] = [];
   const ids = new Map<string, PolicyIssue>();
-  const routes = new Map<string, string>();
+  const routes = new Map<string, { policy: string; path: string }>();
   for (const { policy, document } of loaded) {
     if (policy === undefined || document === undefined) continue;
     const first = ids.get(policy.id);
@@ -142,10 +145,12 @@ function crossCheck(loaded: readonly Loaded[]): PolicyIssue[] {
       list.forEach((route, i) => {
         const at = Array.isArray((document.data as Raw)[which]) ? [which, i, 'path'] : [which, 'path'];
         for (const method of route.methods) {
-          const key = `${method} ${route.path}`;
+          // Keyed by the folded path: the host matches every route with one lookup of the folded path.
+          const key = `${method} ${foldPath(route.path)}`;
           const owner = routes.get(key);
-          if (owner !== undefined) issues.push(document.issue(at, `${key} is already served by policy ${owner}`));
-          else routes.set(key, policy.id);
+          if (owner === undefined) routes.set(key, { policy: policy.id, path: route.path });
+          else if (owner.path === route.path) issues.push(document.issue(at, `${method} ${route.path} is already served by policy ${owner.policy}`));
+          else issues.push(document.issue(at, `${method} ${route.path} differs from ${owner.path} of policy ${owner.policy} only in letter case; routes are matched without regard to case, so only one can be served`));
         }
       });
     }

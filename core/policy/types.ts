@@ -37,6 +37,12 @@ export interface IssueRoute extends RouteBase {
 export interface ProtectedRoute extends RouteBase {
   /** Scopes (packages) a token must carry here. */
   readonly scopes?: readonly string[];
+  /**
+   * Parameters the route repeats in its reply, in the policy's reply format, with the token's
+   * expiry (Electa's `launch.asp`: the room, the user's names and type); `required` ones must
+   * be sent. Absent = the route answers the generic JSON demo body.
+   */
+  readonly echo?: Readonly<Record<string, 'required' | 'optional'>>;
 }
 
 export type IpBindingMode = 'off' | 'param' | 'caller' | 'required';
@@ -53,6 +59,11 @@ export interface Policy {
   readonly protectedRoutes: readonly ProtectedRoute[];
   /** Parameter names matched case-insensitively. */
   readonly caseInsensitiveParams: boolean;
+  /**
+   * Route and protected-route paths matched in any letter case (YAML `paths.caseInsensitive`),
+   * as the vendors' IIS / classic ASP servers match them.
+   */
+  readonly caseInsensitivePaths: boolean;
   /** Absent = issuing needs no credential (the host authenticates its own users). */
   readonly credentials?: readonly Credential[];
   readonly ttl: { readonly defaultMs: number; readonly minMs: number; readonly maxMs: number };
@@ -71,6 +82,8 @@ export interface Policy {
   };
   /** `false` = single use: a token verifies once. */
   readonly reuse: boolean;
+  /** Request parameters whose (identifier-shaped) values the request log shows (YAML `log.params`); empty by default. */
+  readonly logParams: readonly string[];
   /** The style's own settings block (the YAML key named after the style), resolved and frozen. */
   readonly settings: Readonly<Record<string, unknown>>;
 }

@@ -1,9 +1,15 @@
-import type { Outcome, Reply, ReplyEncoder } from '../../core/ports.js';
+import type { Outcome, Reply, ReplyEncoder, Verified, VerifiedEncoder } from '../../core/ports.js';
 import { errorHeaders, replyWith } from '../encoders/json/json-encoder.js';
-import { xmlTemplate } from '../encoders/xml.js';
+import { xml, xmlTemplate } from '../encoders/xml.js';
+import { electaFailure } from './codes.js';
 
 const response = xmlTemplate((slot) => ({ Response: { ResponseCode: slot(0), ResponseData: slot(1) } }));
-import { electaFailure } from './codes.js';
+
+/** The session's expiry as a launch reply states it: ISO 8601 UTC to the second. */
+const expiry = (verified: Verified): string => new Date(verified.record.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
+const csvField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
 /** Electa answers 200 with its code in the body; a lockout adds `Retry-After`. */
 function result(outcome: Outcome): { code: number; data: string; headers: Record<string, string> | undefined } {
@@ -13,18 +19,30 @@ function result(outcome: Outcome): { code: number; data: string; headers: Record
 }
 
 /** `<Response><ResponseCode>0</ResponseCode><ResponseData>GUID</ResponseData></Response>`. */
-export class ElectaXmlEncoder implements ReplyEncoder {
+export class ElectaXmlEncoder implements ReplyEncoder, VerifiedEncoder {
   encode(outcome: Outcome): Reply {
     const { code, data, headers } = result(outcome);
     const body = response([String(code), data]);
     return replyWith(200, 'text/xml', body, headers);
   }
+
+  /** A launch: `<ResponseData>` holds the repeated parameters, one element each, then `<Expires>`. */
+  encodeVerified(verified: Verified): Reply {
+    const data = { ...Object.fromEntries(verified.echo), Expires: expiry(verified) };
+    return replyWith(200, 'text/xml', xml({ Response: { ResponseCode: 0, ResponseData: data } }), undefined);
+  }
 }
 
 /** `0,GUID` or `1,Invalid Account or Application Key`. */
-export class ElectaCsvEncoder implements ReplyEncoder {
+export class ElectaCsvEncoder implements ReplyEncoder, VerifiedEncoder {
   encode(outcome: Outcome): Reply {
     const { code, data, headers } = result(outcome);
     return replyWith(200, 'text/csv', `${code},${data}`, headers);
+  }
+
+  /** A launch: `0,` then the repeated parameters in the policy's order, then the expiry (RFC 4180 quoting). */
+  encodeVerified(verified: Verified): Reply {
+    const fields = ['0', ...verified.echo.map(([, value]) => csvField(value)), expiry(verified)];
+    return replyWith(200, 'text/csv', fields.join(','), undefined);
   }
 }

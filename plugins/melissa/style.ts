@@ -1,7 +1,10 @@
 import { RequestInvalidError } from '../../core/errors.js';
-import type { Policy } from '../../core/policy/types.js';
-import type { GrantRequest, MintedToken, Random, StyleInstance, TokenRequest, TokenStyle } from '../../core/ports.js';
-import type { MelissaSettings } from './schema.js';
+import type { IssueRoute, Policy } from '../../core/policy/types.js';
+import type { GrantRequest, InfoRoute, InfoRoutes, MintedToken, Random, Reply, StyleInstance, TokenRequest, TokenStyle } from '../../core/ports.js';
+import { versionPathOf, type MelissaSettings } from './schema.js';
+
+/** What `getversion` answers when the policy does not say: version 3 of the token service, whose paths are `/v3/…`. */
+export const DEFAULT_VERSION = '3.0.0';
 
 /** `TS` is `HHMM`: `0001` (1 minute) to `9900` (99 hours). */
 const TS = /^([0-9]{2})([0-5][0-9])$/;
@@ -20,15 +23,31 @@ export function parseLifetime(text: string, policyId: string): number {
  * One policy's Melissa token server: opaque `T:` tokens (the engine stores them with their
  * packages, binding and expiry), licence in `L`, packages in `P`, lifetime in `TS`, binding in `IP`.
  */
-class MelissaInstance implements StyleInstance {
+class MelissaInstance implements StyleInstance, InfoRoutes {
   readonly #policyId: string;
   readonly #random: Random;
   readonly #bytes: number;
+  readonly #version: Reply;
+  readonly #json: boolean;
 
   constructor(policy: Policy, random: Random) {
+    const settings = policy.settings as MelissaSettings;
     this.#policyId = policy.id;
     this.#random = random;
-    this.#bytes = (policy.settings as MelissaSettings).tokenBytes ?? 24;
+    this.#bytes = settings.tokenBytes ?? 24;
+    // The .NET SDK reads `tokenServerVersion`, the Python SDK `Version`: both are answered.
+    const version = settings.version ?? DEFAULT_VERSION;
+    this.#json = policy.output.allowed.includes('json');
+    this.#version = { status: 200, contentType: 'application/json', body: JSON.stringify({ Version: version, tokenServerVersion: version }) };
+  }
+
+  /** `…/getversion` beside every `…/RequestToken` route, as Melissa's Cloud API SDKs ask for it. */
+  infoRoutes(routes: readonly IssueRoute[]): InfoRoute[] {
+    return routes.flatMap((route) => {
+      const path = versionPathOf(route.path);
+      // A refusal here (a POST) is JSON, as the SDKs that ask for the version read JSON.
+      return path === undefined ? [] : [{ path, methods: ['GET'] as const, reply: this.#version, ...(this.#json ? { format: 'json' } : {}) }];
+    });
   }
 
   readGrant(request: TokenRequest): GrantRequest {

@@ -1,6 +1,12 @@
 /** Encodings an Init Vector may be given in; `utf16le` is .NET's `Encoding.Unicode`. */
 export const IV_ENCODINGS = ['utf16le', 'utf8', 'ascii', 'hex', 'base64'] as const;
 export type ByteEncoding = (typeof IV_ENCODINGS)[number];
+/**
+ * Encodings a raw key may be given in. `utf8` and `ascii` take the key as plain characters, as
+ * integrators' samples write it (`encrypt(key, iv)` with a 32-character key for AES-256):
+ * weaker than random bytes, since people pick characters, so hex or base64 stay the default.
+ */
+export const KEY_ENCODINGS = ['hex', 'base64', 'utf8', 'ascii'] as const;
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

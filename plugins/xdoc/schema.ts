@@ -1,6 +1,6 @@
 import { DURATION_PATTERN, parseDuration } from '../../core/duration.js';
 import type { Policy } from '../../core/policy/types.js';
-import { decodeBytes, IV_ENCODINGS, type ByteEncoding } from './bytes.js';
+import { decodeBytes, IV_ENCODINGS, KEY_ENCODINGS, type ByteEncoding } from './bytes.js';
 
 export const KEY_SIZES = [128, 192, 256] as const;
 export const MODES = ['CBC', 'ECB', 'GCM'] as const;
@@ -102,7 +102,10 @@ export const settingsSchema = {
           initVector: { type: 'string', minLength: 1, description: 'CBC only: the Init Vector, 16 bytes in ivEncoding (8 characters as utf16le)' },
           ivEncoding: { enum: [...IV_ENCODINGS], description: 'how initVector becomes bytes. Default utf16le (.NET Encoding.Unicode)' },
           key: { type: 'string', minLength: 1, description: 'the raw key (keySize/8 bytes) in keyEncoding; use ${env:…} or ${file:…}' },
-          keyEncoding: { enum: ['hex', 'base64'], description: 'encoding of a raw key. Default hex' },
+          keyEncoding: {
+            enum: [...KEY_ENCODINGS],
+            description: 'encoding of a raw key: hex (default), base64, or utf8 / ascii for a key written as keySize/8 plain characters, as integrators\' openssl-style samples give it',
+          },
           derive: { enum: [...DERIVATIONS], description: 'derive the key from passphrase: pbkdf2 (.NET Rfc2898DeriveBytes, HMAC-SHA1) or passwordDeriveBytes (.NET, SHA-1)' },
           passphrase: { type: 'string', minLength: 1, description: 'the passphrase (UTF-8) a derived key comes from' },
           salt: { type: 'string', minLength: 1, description: 'salt of the derivation, in saltEncoding (pbkdf2: required, ≥ 8 bytes)' },
@@ -123,7 +126,7 @@ export interface KeySetSettings {
   readonly initVector?: string;
   readonly ivEncoding?: (typeof IV_ENCODINGS)[number];
   readonly key?: string;
-  readonly keyEncoding?: 'hex' | 'base64';
+  readonly keyEncoding?: (typeof KEY_ENCODINGS)[number];
   readonly derive?: Derivation;
   readonly passphrase?: string;
   readonly salt?: string;
@@ -192,8 +195,11 @@ function checkKeySet(set: KeySetSettings, at: string, plaintext: Plaintext): Iss
     if (set.key !== undefined) {
       const encoding = set.keyEncoding ?? 'hex';
       const bytes = decodeBytes(set.key, encoding);
+      const plain = encoding === 'utf8' || encoding === 'ascii';
       if (bytes === undefined) add('key', `key is not valid ${encoding}`);
-      else if (bytes.length * 8 !== set.keySize) add('key', `key is ${bytes.length * 8} bits; keySize says ${set.keySize}`);
+      else if (bytes.length * 8 !== set.keySize && plain) {
+        add('key', `key is ${bytes.length} bytes as ${encoding}; keySize ${set.keySize} needs exactly ${set.keySize / 8} (no padding or cutting is done)`);
+      } else if (bytes.length * 8 !== set.keySize) add('key', `key is ${bytes.length * 8} bits; keySize says ${set.keySize}`);
     }
   } else {
     if (set.key !== undefined) add('key', `a derived key comes from passphrase; remove key (or remove derive to use key as raw bytes)`);

@@ -22,7 +22,7 @@ describe('policies/xdoc.yaml', () => {
   it('loads with its settings taken from the environment, without warnings', () => {
     const policy = h.engine.policy('xdoc');
     expect(policy.routes).to.deep.equal([{ path: '/xdoc/token', methods: ['POST'] }]);
-    expect(policy.protectedRoutes).to.deep.equal([{ path: '/xdoc/demo', methods: ['GET', 'POST'] }]);
+    expect(policy.protectedRoutes).to.deep.equal([{ path: '/xdoc/demo', methods: ['GET', 'POST'], format: 'xws', echo: { XM: 'optional' } }]);
     expect(h.warnings).to.deep.equal([]);
   });
 

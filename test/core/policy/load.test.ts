@@ -39,7 +39,7 @@ describe('core/policy/load', () => {
         const { policies, warnings } = load('id: p\nstyle: demo\n');
         expect(warnings).to.deep.equal([]);
         expect(policies[0]).to.deep.equal({
-          id: 'p', style: 'demo', source: FILE, caseInsensitiveParams: false, routes: [], protectedRoutes: [],
+          id: 'p', style: 'demo', source: FILE, caseInsensitiveParams: false, caseInsensitivePaths: false, logParams: [], routes: [], protectedRoutes: [],
           ttl: { defaultMs: 300_000, minMs: 1_000, maxMs: 86_400_000 },
           ipBinding: { mode: 'off', param: 'IP' },
           output: { default: 'json', allowed: ['json'] },
@@ -80,13 +80,13 @@ describe('core/policy/load', () => {
         expect(policy).to.deep.equal({
           id: 'full', style: 'demo', description: 'all keys', source: FILE,
           routes: [{ path: '/t', methods: ['GET'] }], protectedRoutes: [{ path: '/p', methods: ['GET', 'POST'] }],
-          caseInsensitiveParams: true,
+          caseInsensitiveParams: true, caseInsensitivePaths: false,
           credentials: [{ id: 'c1', secret: 's1', scopes: ['a', 'b'], subject: 'u1' }, { secret: 's2' }],
           ttl: { defaultMs: 1_200_000, minMs: 300_000, maxMs: 356_400_000 },
           ipBinding: { mode: 'param', param: 'Addr' },
           lockout: { threshold: 5, windowMs: 900_000, durationMs: 3_600_000, per: ['credential', 'address'] },
           output: { param: 'Result', default: 'xml', allowed: ['json', 'xml'] },
-          reuse: false, settings: { greeting: 'hi' },
+          reuse: false, logParams: [], settings: { greeting: 'hi' },
         });
       });
       it('is deeply frozen', () => {
@@ -107,7 +107,7 @@ describe('core/policy/load', () => {
         const issues = brief(issuesOf('id: P!\nstyle: demo\ntll: 5m\nttl: { default: 5 minutes }\nreuse: "yes"\n'));
         expect(issues).to.deep.equal([
           '1:5 /id expected text matching ^[a-z0-9][a-z0-9-]{0,62}$; got string "P!"',
-          '3:1 /tll unknown key "tll"; allowed keys: id, style, description, route, protectedRoute, params, credentials, ttl, ipBinding, lockout, output, reuse, demo, strict',
+          '3:1 /tll unknown key "tll"; allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, ttl, ipBinding, lockout, output, reuse, log, demo, strict',
           '4:17 /ttl/default expected a duration such as 300s, 20m or 99h; got string "5 minutes"',
           '5:8 /reuse expected boolean, got string "yes"',
         ]);
