@@ -8,7 +8,7 @@ import { sha256, sha256Bytes } from './digest.js';
 import { HeldRecord, recordTable, storeKey, type RecordTable } from './record.js';
 import { chooseFormat, encoderNameFor } from './guards/output.js';
 import { bindAddress, checkBinding } from './guards/ip.js';
-import { clampTtl } from './guards/ttl.js';
+import { lifetimeFor } from './guards/ttl.js';
 import { LockoutGuard } from './guards/lockout.js';
 import type { Credential, Policy } from './policy/types.js';
 import type {
@@ -180,12 +180,12 @@ export class Engine {
         const locked = keys.length ? await this.#guard(() => this.#lockout.fail(policy, keys, engaged)) : undefined;
         throw locked ?? new CredentialInvalidError('invalid credential', { policyId });
       }
-      if (counted.length) await this.#guard(() => this.#lockout.succeed(counted));
+      if (counted.length) await this.#guard(() => this.#lockout.succeed(policy, counted, request.preset !== true));
     }
     const scopes = grantedScopes(policy, credential, asked.scopes);
     const boundAddress = bindAddress(policy, request);
     const issuedAt = this.#clock.now();
-    const expiresAt = issuedAt + clampTtl(policy, asked.ttlMs);
+    const expiresAt = issuedAt + lifetimeFor(policy, request, asked.ttlMs);
     const tokenId = this.#random.uuid();
     const credentialId = credential?.id;
     // Every field present, `undefined` when absent: no conditional spread building an object an issue.

@@ -1,7 +1,7 @@
 import { sha256 } from '../digest.js';
-import { LockedOutError } from '../errors.js';
+import { LockedOutError, StoreFullError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
-import type { Store } from '../ports.js';
+import { hasCounterRoom, type Store } from '../ports.js';
 import { formatDuration } from '../duration.js';
 
 /** The subjects a failed attempt is counted against: the credential and/or the address. */
@@ -31,6 +31,12 @@ function credentialPart(subject: LockoutSubject): string | undefined {
  * Under concurrency, attempts that raced past the check are refused as locked once their
  * increment lands above the threshold, so exactly `threshold` failures are ever reported as
  * wrong credentials.
+ *
+ * A success clears only what it proved: the count of the credential the caller presented and
+ * proved (its id, or for secret-only styles the digest of its secret). It never clears an
+ * address's count — knowing one credential says nothing about the other guesses made from the
+ * same address — and a request whose credential the route supplied (`TokenRequest.preset`, a
+ * same-origin helper) clears nothing at all. Address counts end only with their window or lock.
  */
 export class LockoutGuard {
   readonly #store: Store;
@@ -61,14 +67,21 @@ export class LockoutGuard {
   /**
    * Throws `LockedOutError` when any of the keys is locked; else returns the keys that hold
    * failures, so that a success resets only those (no store write on the common path).
+   * Throws `StoreFullError` when a failure of this attempt would need a counter the store has
+   * no room for: it is refused before its secret is compared, so no guess goes uncounted.
    */
   async assertOpen(policy: Policy, keys: readonly string[]): Promise<string[]> {
     const threshold = policy.lockout?.threshold ?? Infinity;
     const counted: string[] = [];
+    let uncounted = 0;
     for (const key of keys) {
       const count = Number((await this.#store.get(key)) ?? 0);
       if (count >= threshold) throw this.#locked(policy, (await this.#store.ttl(key)) ?? 0);
       if (count > 0) counted.push(key);
+      else uncounted++;
+    }
+    if (uncounted > 0 && hasCounterRoom(this.#store) && !(await this.#store.roomForCounters(uncounted))) {
+      throw new StoreFullError('the store has no room for lockout counters: attempts that could not be counted are refused', { policyId: policy.id });
     }
     return counted;
   }
@@ -93,9 +106,15 @@ export class LockoutGuard {
     return past;
   }
 
-  /** A success resets the failure counts. */
-  async succeed(keys: readonly string[]): Promise<void> {
-    for (const key of keys) await this.#store.delete(key);
+  /**
+   * A success: resets the count of the credential the caller proved, among `counted` (what
+   * `assertOpen` returned). Address counts stay; `provedByCaller: false` (the route supplied the
+   * credential) resets nothing.
+   */
+  async succeed(policy: Policy, counted: readonly string[], provedByCaller: boolean): Promise<void> {
+    if (!provedByCaller) return;
+    const credentialKeys = `${policy.id}:lockout:c:`;
+    for (const key of counted) if (key.startsWith(credentialKeys)) await this.#store.delete(key);
   }
 
   #locked(policy: Policy, remainingMs: number): LockedOutError {
