@@ -1,5 +1,5 @@
 import {
-  CredentialInvalidError, PolicyUnknownError, ScopeNotAllowedError, StoreUnavailableError, TokenCredentialMismatchError,
+  CredentialInvalidError, PolicyUnknownError, ScopeNotAllowedError, StoreFullError, StoreUnavailableError, TokenCredentialMismatchError,
   TokenExpiredError, TokenMissingError, TokenReusedError, TokenRevokedError, TokenScopeError, TokenSmithError,
   TokenUnknownError,
 } from './errors.js';
@@ -100,7 +100,7 @@ export class Engine {
 
   /**
    * Adds a listener for events that requests do not show by themselves (a lockout starting, a
-   * store call failing), for metrics. Returns the function that removes it.
+   * store call failing, the store full), for metrics and warnings. Returns the function that removes it.
    */
   observe(observer: EngineObserver): () => void {
     this.#observers.add(observer);
@@ -154,6 +154,11 @@ export class Engine {
 
   get store(): Store {
     return this.#store;
+  }
+
+  /** The injected clock (hosts use it for what they time, such as how often a warning is logged). */
+  get clock(): Clock {
+    return this.#clock;
   }
 
   /**
@@ -342,17 +347,19 @@ export class Engine {
   }
 
   readonly #storeFailure = (err: unknown): never => {
+    if (err instanceof StoreFullError) this.#notify('storeFull');
     if (err instanceof TokenSmithError) throw err;
     this.#notify('storeError');
     throw new StoreUnavailableError('the token store is unavailable', { cause: err });
   };
 
   #notify(event: 'lockout', policyId: string): void;
-  #notify(event: 'storeError'): void;
-  #notify(event: 'lockout' | 'storeError', policyId?: string): void {
+  #notify(event: 'storeError' | 'storeFull'): void;
+  #notify(event: 'lockout' | 'storeError' | 'storeFull', policyId?: string): void {
     for (const observer of this.#observers) {
       try {
         if (event === 'lockout') observer.lockout?.(policyId as string);
+        else if (event === 'storeFull') observer.storeFull?.();
         else observer.storeError?.();
       } catch {
         // An observer (metrics) must never change a request's outcome.

@@ -264,7 +264,7 @@ export interface EngineObserver {
   /** A store call failed (the request fails closed with `ERR_STORE_UNAVAILABLE`). */
   storeError?(): void;
   /** The store had no room for what a request needed to keep (`ERR_STORE_FULL`); nothing was issued. */
-  storeFull?(policyId: string): void;
+  storeFull?(): void;
 }
 
 /** Minimal structured logger (pino-compatible subset). Never pass secrets. */

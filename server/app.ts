@@ -13,6 +13,7 @@ import { scrubberFor } from './logging.js';
 import { Metrics, type RequestKind } from './metrics.js';
 import { tokenRequestOf } from './params.js';
 import { requestLog } from './request-log.js';
+import { warnWhenStoreFull } from './store-full-log.js';
 import { addressOf, requireToken, type TokenState } from './require-token.js';
 
 export interface AppOptions {
@@ -69,6 +70,7 @@ export function createApp(options: AppOptions): Koa {
   app.silent = true;
   const metrics = options.metrics ?? new Metrics();
   metrics.watch(engine);
+  warnWhenStoreFull(engine, logger);
   const endpoint = options.metricsEndpoint ?? 'open';
   const secrets = [options.adminSecret, typeof endpoint === 'object' ? endpoint.secret : undefined];
 

@@ -10,8 +10,9 @@ import { tokenRequestFrom } from '../core/request.js';
 import type { Logger } from '../core/ports.js';
 import { createApp } from './app.js';
 import { boot, type Booted } from './bootstrap.js';
-import { assemble } from '../core/container.js';
+import { assemble, storeNameOf } from '../core/container.js';
 import { builtinModules } from '../plugins/index.js';
+import type { MemoryStore } from '../plugins/stores/memory/index.js';
 import { loadPluginModule } from '../core/plugin-loader.js';
 import { drainable, settling } from './lifecycle.js';
 import { createLogger, flushLogger } from './logging.js';
@@ -69,11 +70,12 @@ function paramsOf(list: readonly string[] | undefined): Record<string, string> {
 }
 
 /** Dev-only defaults shout: as warning lines of the server's log. */
-function shout(logger: Logger, booted: Pick<Booted, 'warnings'>, store: string): void {
+function shout(logger: Logger, booted: Pick<Booted, 'warnings' | 'store'>, store: string): void {
   for (const warning of booted.warnings) logger.warn({ warning: 'policy', at: formatPolicyIssue(warning) }, 'demo default in use');
-  if (store === 'memory') {
+  if (storeNameOf(store) === 'memory') {
+    const bounds = (booted.store as Partial<MemoryStore>).usage;
     logger.warn(
-      { warning: 'store' },
+      { warning: 'store', maxEntries: bounds?.maxEntries, maxCounters: bounds?.maxCounters },
       'the embedded memory store keeps sessions and lockouts in this process only; they are lost on restart and not shared between hosts (use --store redis://… in production)',
     );
   }

@@ -81,7 +81,7 @@ export class LockoutGuard {
       else uncounted++;
     }
     if (uncounted > 0 && hasCounterRoom(this.#store) && !(await this.#store.roomForCounters(uncounted))) {
-      throw new StoreFullError('the store has no room for lockout counters: attempts that could not be counted are refused', { policyId: policy.id });
+      throw new StoreFullError('the token store is full (lockout counters); try again later', { policyId: policy.id });
     }
     return counted;
   }
