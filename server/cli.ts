@@ -71,7 +71,7 @@ function paramsOf(list: readonly string[] | undefined): Record<string, string> {
 
 /** Dev-only defaults shout: as warning lines of the server's log. */
 function shout(logger: Logger, booted: Pick<Booted, 'warnings' | 'store'>, store: string): void {
-  for (const warning of booted.warnings) logger.warn({ warning: 'policy', at: formatPolicyIssue(warning) }, 'demo default in use');
+  for (const warning of booted.warnings) logger.warn({ warning: 'policy', at: formatPolicyIssue(warning) }, 'policy warning');
   if (storeNameOf(store) === 'memory') {
     const bounds = (booted.store as Partial<MemoryStore>).usage;
     logger.warn(
