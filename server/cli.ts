@@ -29,14 +29,14 @@ export interface CliIO {
 }
 
 const USAGE = `usage:
-  tokensmith serve  [--policies DIR] [--host H] [--port N] [--store memory|URL] [--plugin PATH]… [--trust-proxy ADDR[,CIDR…]]
+  tokensmith serve  [--policies DIR] [--host H] [--port N] [--store memory[:?maxEntries=N]|URL] [--plugin PATH]… [--trust-proxy ADDR[,CIDR…]]
                     [--watch] [--grace DURATION] [--demo]
   tokensmith check  FILE|DIR…  [--plugin PATH]…
   tokensmith schema [--plugin PATH]…   (prints the policy JSON Schema with every style's block, for editors)
   tokensmith issue  --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]…
   tokensmith verify --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]… TOKEN
 
-environment: TOKENSMITH_STORE (default memory), TOKENSMITH_ADMIN_SECRET (enables /introspect and /revoke),
+environment: TOKENSMITH_STORE (default memory; memory:?maxEntries=N&maxCounters=M bounds it), TOKENSMITH_ADMIN_SECRET (enables /introspect and /revoke),
              TOKENSMITH_TRUSTED_PROXIES (comma-separated addresses/CIDRs), TOKENSMITH_METRICS_SECRET (/metrics
              then needs Authorization: Bearer), TOKENSMITH_METRICS=off (no /metrics), TOKENSMITH_LOG_LEVEL (default info)
 signals (serve): SIGHUP reloads the policies; SIGTERM/SIGINT stop gracefully (a second one stops at once)`;
