@@ -185,7 +185,7 @@ export class Engine {
         const locked = keys.length ? await this.#guard(() => this.#lockout.fail(policy, keys, engaged)) : undefined;
         throw locked ?? new CredentialInvalidError('invalid credential', { policyId });
       }
-      if (counted.length) await this.#guard(() => this.#lockout.succeed(policy, counted, request.preset !== true));
+      if (counted.length) await this.#guard(() => this.#lockout.succeed(policy, counted, request));
     }
     const scopes = grantedScopes(policy, credential, asked.scopes);
     const boundAddress = bindAddress(policy, request);

@@ -1,7 +1,7 @@
 import { sha256 } from '../digest.js';
 import { LockedOutError, StoreFullError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
-import { hasCounterRoom, type Store } from '../ports.js';
+import { hasCounterRoom, type Store, type TokenRequest } from '../ports.js';
 import { formatDuration } from '../duration.js';
 
 /** The subjects a failed attempt is counted against: the credential and/or the address. */
@@ -108,11 +108,11 @@ export class LockoutGuard {
 
   /**
    * A success: resets the count of the credential the caller proved, among `counted` (what
-   * `assertOpen` returned). Address counts stay; `provedByCaller: false` (the route supplied the
-   * credential) resets nothing.
+   * `assertOpen` returned). Address counts stay; a request on a `preset` route (the route
+   * supplied the credential) resets nothing.
    */
-  async succeed(policy: Policy, counted: readonly string[], provedByCaller: boolean): Promise<void> {
-    if (!provedByCaller) return;
+  async succeed(policy: Policy, counted: readonly string[], request: Pick<TokenRequest, 'preset'>): Promise<void> {
+    if (request.preset === true) return;
     const credentialKeys = `${policy.id}:lockout:c:`;
     for (const key of counted) if (key.startsWith(credentialKeys)) await this.#store.delete(key);
   }

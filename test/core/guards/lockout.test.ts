@@ -40,4 +40,48 @@ describe('core/guards/lockout LockoutGuard', () => {
       expect(guard.keys({ id: 'q' } as Policy, { credentialId: 'alice', address: '::1' })).to.deep.equal([]);
     });
   });
+
+  describe('.succeed', () => {
+    const store = () => new MemoryStore(new ManualClock(0));
+    const failTwice = async (guard: LockoutGuard, keys: string[]) => {
+      for (let i = 0; i < 2; i++) await guard.fail(policy(['credential', 'address']), keys);
+    };
+
+    it('resets the credential the caller proved and keeps the address’s count', async () => {
+      const s = store();
+      const g = new LockoutGuard(s);
+      const keys = g.keys(policy(['credential', 'address']), { credentialId: 'alice', address: '10.0.0.1' });
+      await failTwice(g, keys);
+      const counted = await g.assertOpen(policy(['credential', 'address']), keys);
+      await g.succeed(policy(['credential', 'address']), counted, {});
+      expect(await s.get('p:lockout:c:i:alice')).to.equal(undefined);
+      expect(await s.get('p:lockout:a:10.0.0.1')).to.equal('2');
+    });
+
+    it('resets nothing for a request on a preset route', async () => {
+      const s = store();
+      const g = new LockoutGuard(s);
+      const keys = g.keys(policy(['credential', 'address']), { credentialId: 'alice', address: '10.0.0.1' });
+      await failTwice(g, keys);
+      await g.succeed(policy(['credential', 'address']), await g.assertOpen(policy(['credential', 'address']), keys), { preset: true });
+      expect([await s.get('p:lockout:c:i:alice'), await s.get('p:lockout:a:10.0.0.1')]).to.deep.equal(['2', '2']);
+    });
+  });
+
+  describe('.assertOpen at the store’s counter bound', () => {
+    it('refuses with ERR_STORE_FULL, before any secret is compared, an attempt that would need a new counter', async () => {
+      const s = new MemoryStore(new ManualClock(0), { maxCounters: 1 });
+      const g = new LockoutGuard(s);
+      const p = policy(['address']);
+      await g.fail(p, ['p:lockout:a:10.0.0.1']);
+      expect(await g.assertOpen(p, ['p:lockout:a:10.0.0.1'])).to.deep.equal(['p:lockout:a:10.0.0.1']);
+      let code: string | undefined;
+      try {
+        await g.assertOpen(p, ['p:lockout:a:10.0.0.2']);
+      } catch (err) {
+        code = (err as { code?: string }).code;
+      }
+      expect(code).to.equal('ERR_STORE_FULL');
+    });
+  });
 });
