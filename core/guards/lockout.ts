@@ -3,6 +3,7 @@ import { LockedOutError, StoreFullError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { hasCounterRoom, type Store, type TokenRequest } from '../ports.js';
 import { formatDuration } from '../duration.js';
+import { normalizeAddress } from './ip.js';
 
 /** The subjects a failed attempt is counted against: the credential and/or the address. */
 export interface LockoutSubject {
@@ -10,6 +11,7 @@ export interface LockoutSubject {
   readonly credentialId?: string | undefined;
   /** For secret-only styles (a Melissa licence), the SHA-256 of the secret as sent: a secret never reaches a key. */
   readonly secretDigest?: Buffer | undefined;
+  /** The caller's address; IPv6 addresses are counted per /64. */
   readonly address: string;
 }
 
@@ -20,6 +22,24 @@ function credentialPart(subject: LockoutSubject): string | undefined {
   const { credentialId, secretDigest } = subject;
   if (credentialId !== undefined) return PLAIN_ID.test(credentialId) ? `i:${credentialId}` : `h:${sha256(credentialId).slice(0, 22)}`;
   return secretDigest === undefined ? undefined : `s:${secretDigest.toString('base64url', 0, 16)}`;
+}
+
+/**
+ * What an address is counted as: an IPv4 address as itself, an IPv6 address as its /64. One
+ * subscriber or host is given a whole /64, so counting single IPv6 addresses would let a caller
+ * start afresh with each of its 2^64 addresses (and fill the store with counters); hosts that
+ * share a /64 share its count.
+ *
+ * @example addressPart('2001:db8:1:2:a:b:c:d') // '2001:db8:1:2::/64'
+ */
+function addressPart(address: string): string {
+  const normal = normalizeAddress(address) ?? address;
+  if (!normal.includes(':')) return normal;
+  const [head = '', tail = ''] = normal.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).join(':')}::/64`;
 }
 
 /**
@@ -58,7 +78,7 @@ export class LockoutGuard {
       if (credential !== undefined) {
         keys.push(`${policy.id}:lockout:c:${credential}`);
       } else if (per === 'address') {
-        keys.push(`${policy.id}:lockout:a:${subject.address}`);
+        keys.push(`${policy.id}:lockout:a:${addressPart(subject.address)}`);
       }
     }
     return keys;

@@ -256,6 +256,14 @@ describe('Engine', () => {
       expect(codes.filter((c) => c === 'ERR_LOCKED_OUT')).to.have.length(95);
     });
 
+    it('counts an IPv6 caller per /64: a new address from the same /64 is still locked', async () => {
+      await h.store.close();
+      h = await bootFixture({ policies: [variant('per: [credential]', 'per: [address]')] });
+      for (let i = 1; i <= 5; i++) await rejection(() => h.engine.issue('fixture', req({ client_id: `x${i}`, client_secret: 'w' }, `2001:db8:7:7::${i}`)));
+      expect((await rejection(() => h.engine.issue('fixture', req(ALICE, '2001:db8:7:7:ffff::9')))).code).to.equal('ERR_LOCKED_OUT');
+      expect((await h.engine.issue('fixture', req(ALICE, '2001:db8:7:8::1'))).record.credentialId).to.equal('alice');
+    });
+
     it('counts per address when the policy says so', async () => {
       await h.store.close();
       h = await bootFixture({ policies: [variant('per: [credential]', 'per: [address]')] });

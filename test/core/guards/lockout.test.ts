@@ -36,8 +36,21 @@ describe('core/guards/lockout LockoutGuard', () => {
 
     it('counts per address alone when there is no credential, and nothing without a lockout', () => {
       expect(guard.keys(policy(['credential']), { address: '10.0.0.1' })).to.deep.equal([]);
-      expect(guard.keys(policy(['address']), { credentialId: 'alice', address: '::1' })).to.deep.equal(['p:lockout:a:::1']);
+      expect(guard.keys(policy(['address']), { credentialId: 'alice', address: '10.0.0.1' })).to.deep.equal(['p:lockout:a:10.0.0.1']);
       expect(guard.keys({ id: 'q' } as Policy, { credentialId: 'alice', address: '::1' })).to.deep.equal([]);
+    });
+  });
+
+  describe('.keys for IPv6 addresses', () => {
+    it('counts an IPv6 address as its /64, whatever its spelling, so rotating within a /64 does not start afresh', () => {
+      const key = (address: string) => guard.keys(policy(['address']), { address })[0];
+      expect(key('2001:db8:1:2:a:b:c:d')).to.equal('p:lockout:a:2001:db8:1:2::/64');
+      expect(key('2001:DB8:1:2:ffff::1')).to.equal('p:lockout:a:2001:db8:1:2::/64');
+      expect(key('2001:db8::1')).to.equal('p:lockout:a:2001:db8:0:0::/64');
+      expect(key('2001:db8:0:0:1::')).to.equal('p:lockout:a:2001:db8:0:0::/64');
+      expect(key('::1')).to.equal('p:lockout:a:0:0:0:0::/64');
+      expect(key('2001:db8:1:3::1')).to.equal('p:lockout:a:2001:db8:1:3::/64');
+      expect(key('::ffff:203.0.113.7')).to.equal('p:lockout:a:203.0.113.7');
     });
   });
 
