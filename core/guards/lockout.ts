@@ -38,7 +38,8 @@ function addressPart(address: string): string {
   const [head = '', tail = ''] = normal.split('::');
   const left = head === '' ? [] : head.split(':');
   const right = tail === '' ? [] : tail.split(':');
-  const groups = [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  const zeros = Array.from({ length: Math.max(0, 8 - left.length - right.length) }, () => '0');
+  const groups = [...left, ...zeros, ...right];
   return `${groups.slice(0, 4).join(':')}::/64`;
 }
 
