@@ -1,5 +1,5 @@
 import {
-  CredentialInvalidError, PolicyUnknownError, ScopeNotAllowedError, StoreUnavailableError, TokenCredentialMismatchError,
+  CredentialInvalidError, PolicyUnknownError, ScopeNotAllowedError, StoreFullError, StoreUnavailableError, TokenCredentialMismatchError,
   TokenExpiredError, TokenMissingError, TokenReusedError, TokenRevokedError, TokenScopeError, TokenSmithError,
   TokenUnknownError,
 } from './errors.js';
@@ -8,7 +8,7 @@ import { sha256, sha256Bytes } from './digest.js';
 import { HeldRecord, recordTable, storeKey, type RecordTable } from './record.js';
 import { chooseFormat, encoderNameFor } from './guards/output.js';
 import { bindAddress, checkBinding } from './guards/ip.js';
-import { clampTtl } from './guards/ttl.js';
+import { lifetimeFor } from './guards/ttl.js';
 import { LockoutGuard } from './guards/lockout.js';
 import type { Credential, Policy } from './policy/types.js';
 import type {
@@ -100,7 +100,7 @@ export class Engine {
 
   /**
    * Adds a listener for events that requests do not show by themselves (a lockout starting, a
-   * store call failing), for metrics. Returns the function that removes it.
+   * store call failing, the store full), for metrics and warnings. Returns the function that removes it.
    */
   observe(observer: EngineObserver): () => void {
     this.#observers.add(observer);
@@ -156,6 +156,11 @@ export class Engine {
     return this.#store;
   }
 
+  /** The injected clock (hosts use it for what they time, such as how often a warning is logged). */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
   /**
    * Issues a token for a vendor request, enforcing lockout, credentials, scopes, TTL and binding.
    * `set`: the policy set to use (default: the one served now).
@@ -180,12 +185,12 @@ export class Engine {
         const locked = keys.length ? await this.#guard(() => this.#lockout.fail(policy, keys, engaged)) : undefined;
         throw locked ?? new CredentialInvalidError('invalid credential', { policyId });
       }
-      if (counted.length) await this.#guard(() => this.#lockout.succeed(counted));
+      if (counted.length) await this.#guard(() => this.#lockout.succeed(policy, counted, request));
     }
     const scopes = grantedScopes(policy, credential, asked.scopes);
     const boundAddress = bindAddress(policy, request);
     const issuedAt = this.#clock.now();
-    const expiresAt = issuedAt + clampTtl(policy, asked.ttlMs);
+    const expiresAt = issuedAt + lifetimeFor(policy, request, asked.ttlMs);
     const tokenId = this.#random.uuid();
     const credentialId = credential?.id;
     // Every field present, `undefined` when absent: no conditional spread building an object an issue.
@@ -359,17 +364,19 @@ export class Engine {
   }
 
   readonly #storeFailure = (err: unknown): never => {
+    if (err instanceof StoreFullError) this.#notify('storeFull');
     if (err instanceof TokenSmithError) throw err;
     this.#notify('storeError');
     throw new StoreUnavailableError('the token store is unavailable', { cause: err });
   };
 
   #notify(event: 'lockout', policyId: string): void;
-  #notify(event: 'storeError'): void;
-  #notify(event: 'lockout' | 'storeError', policyId?: string): void {
+  #notify(event: 'storeError' | 'storeFull'): void;
+  #notify(event: 'lockout' | 'storeError' | 'storeFull', policyId?: string): void {
     for (const observer of this.#observers) {
       try {
         if (event === 'lockout') observer.lockout?.(policyId as string);
+        else if (event === 'storeFull') observer.storeFull?.();
         else observer.storeError?.();
       } catch {
         // An observer (metrics) must never change a request's outcome.

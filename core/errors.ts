@@ -236,6 +236,23 @@ export class StoreUnavailableError extends TokenSmithError {
   override readonly status = 503;
 }
 
+/**
+ * The store holds as many entries as it may (the memory store's `maxEntries`, or its
+ * `maxCounters` for lockout counters): nothing new was kept and nothing was issued. Room comes
+ * back as held entries expire; nothing is evicted to make it.
+ */
+export class StoreFullError extends TokenSmithError {
+  readonly code = 'ERR_STORE_FULL';
+  override readonly status = 503;
+}
+
+/** A store's settings (the `--store` value) cannot be used; `claim` names the setting. */
+export class StoreOptionsInvalidError extends TokenSmithError {
+  readonly code = 'ERR_STORE_OPTIONS';
+  override readonly status = 500;
+  override readonly expose = false;
+}
+
 /** HTTP-level: no route for this path. */
 export class NotFoundError extends TokenSmithError {
   readonly code = 'ERR_NOT_FOUND';

@@ -12,7 +12,7 @@ export { CryptoRandom } from './random.js';
 export { parseDuration, formatDuration, DURATION_PATTERN } from './duration.js';
 export { tokenRequestFrom } from './request.js';
 export { CredentialIndex } from './credentials.js';
-export { clampTtl } from './guards/ttl.js';
+export { clampTtl, lifetimeFor } from './guards/ttl.js';
 export { bindAddress, checkBinding, normalizeAddress } from './guards/ip.js';
 export { LockoutGuard, type LockoutSubject } from './guards/lockout.js';
 export { chooseFormat, encoderNameFor } from './guards/output.js';
@@ -32,6 +32,7 @@ export {
   TokenSignatureError, TokenExpiredError, TokenClaimError, TokenRevokedError, TokenReusedError, TokenUnknownError,
   TokenMissingError, TokenUndecryptableError, TokenContextMismatchError, TokenAddressMismatchError, TokenCredentialMismatchError, TokenScopeError, AdminUnauthorizedError,
   MetricsUnauthorizedError,
-  StoreUnavailableError, NotFoundError, MethodNotAllowedError, BodyTooLargeError, BodyInvalidError, InternalError,
+  StoreUnavailableError, StoreFullError, StoreOptionsInvalidError, NotFoundError, MethodNotAllowedError, BodyTooLargeError, BodyInvalidError,
+  InternalError,
   type ErrorDetails, type PolicyIssue,
 } from './errors.js';

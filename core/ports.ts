@@ -76,6 +76,21 @@ export function holdsRecords(store: Store): store is Store & RecordHolder {
   return typeof (store as Partial<RecordHolder>).putRecord === 'function';
 }
 
+/**
+ * An optional store ability, for a store with a bound on lockout counters (the memory store's
+ * `maxCounters`): whether `count` new counters fit now. The lockout guard asks before a secret
+ * is compared, so that an attempt whose failure could not be counted is refused without
+ * learning whether its secret was right. A store without a bound of its own (Redis, bounded by
+ * its `maxmemory`) leaves it out.
+ */
+export interface CounterRoom {
+  roomForCounters(count: number): Promise<boolean>;
+}
+
+export function hasCounterRoom(store: Store): store is Store & CounterRoom {
+  return typeof (store as Partial<CounterRoom>).roomForCounters === 'function';
+}
+
 /** Makes a store from the `--store` value (`memory`, `redis://…`). Bound `whenNamed(scheme)`. */
 export type StoreFactory = (url: string, deps: { clock: Clock }) => Store;
 
@@ -89,6 +104,12 @@ export interface TokenRequest {
   readonly bearer?: string;
   /** A reply format the route imposes (overrides the output parameter). */
   readonly format?: string;
+  /**
+   * `true` when the route fixed parameters on the server (its `preset`: a same-origin helper's
+   * licence). The caller then proved nothing those parameters say: the request's success resets
+   * no lockout count, and its token lives the policy's default lifetime whatever the caller asks.
+   */
+  readonly preset?: boolean;
 }
 
 /** What a style reads from a vendor issue request. */
@@ -282,6 +303,8 @@ export interface EngineObserver {
   lockout?(policyId: string): void;
   /** A store call failed (the request fails closed with `ERR_STORE_UNAVAILABLE`). */
   storeError?(): void;
+  /** The store had no room for what a request needed to keep (`ERR_STORE_FULL`); nothing was issued. */
+  storeFull?(): void;
 }
 
 /** Minimal structured logger (pino-compatible subset). Never pass secrets. */

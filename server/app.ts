@@ -15,6 +15,7 @@ import { tokenRequestOf } from './params.js';
 import { foldPath } from '../core/policy/paths.js';
 import { demoBody, echoRoute } from './echo.js';
 import { requestLog } from './request-log.js';
+import { warnWhenStoreFull } from './store-full-log.js';
 import { addressOf, requireToken, type TokenState } from './require-token.js';
 
 export interface AppOptions {
@@ -76,6 +77,7 @@ export function createApp(options: AppOptions): Koa {
   app.silent = true;
   const metrics = options.metrics ?? new Metrics();
   metrics.watch(engine);
+  warnWhenStoreFull(engine, logger);
   const endpoint = options.metricsEndpoint ?? 'open';
   const secrets = [options.adminSecret, typeof endpoint === 'object' ? endpoint.secret : undefined];
 

@@ -10,8 +10,9 @@ import { tokenRequestFrom } from '../core/request.js';
 import type { Logger } from '../core/ports.js';
 import { createApp } from './app.js';
 import { boot, type Booted } from './bootstrap.js';
-import { assemble } from '../core/container.js';
+import { assemble, storeNameOf } from '../core/container.js';
 import { builtinModules } from '../plugins/index.js';
+import type { MemoryStore } from '../plugins/stores/memory/index.js';
 import { loadPluginModule } from '../core/plugin-loader.js';
 import { drainable, settling } from './lifecycle.js';
 import { createLogger, flushLogger } from './logging.js';
@@ -28,14 +29,14 @@ export interface CliIO {
 }
 
 const USAGE = `usage:
-  tokensmith serve  [--policies DIR] [--host H] [--port N] [--store memory|URL] [--plugin PATH]… [--trust-proxy ADDR[,CIDR…]]
+  tokensmith serve  [--policies DIR] [--host H] [--port N] [--store memory[:?maxEntries=N]|URL] [--plugin PATH]… [--trust-proxy ADDR[,CIDR…]]
                     [--watch] [--grace DURATION] [--demo]
   tokensmith check  FILE|DIR…  [--plugin PATH]…
   tokensmith schema [--plugin PATH]…   (prints the policy JSON Schema with every style's block, for editors)
   tokensmith issue  --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]…
   tokensmith verify --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]… TOKEN
 
-environment: TOKENSMITH_STORE (default memory), TOKENSMITH_ADMIN_SECRET (enables /introspect and /revoke),
+environment: TOKENSMITH_STORE (default memory; memory:?maxEntries=N&maxCounters=M bounds it), TOKENSMITH_ADMIN_SECRET (enables /introspect and /revoke),
              TOKENSMITH_TRUSTED_PROXIES (comma-separated addresses/CIDRs), TOKENSMITH_METRICS_SECRET (/metrics
              then needs Authorization: Bearer), TOKENSMITH_METRICS=off (no /metrics), TOKENSMITH_LOG_LEVEL (default info)
 signals (serve): SIGHUP reloads the policies; SIGTERM/SIGINT stop gracefully (a second one stops at once)`;
@@ -69,11 +70,12 @@ function paramsOf(list: readonly string[] | undefined): Record<string, string> {
 }
 
 /** Dev-only defaults shout: as warning lines of the server's log. */
-function shout(logger: Logger, booted: Pick<Booted, 'warnings'>, store: string): void {
-  for (const warning of booted.warnings) logger.warn({ warning: 'policy', at: formatPolicyIssue(warning) }, 'demo default in use');
-  if (store === 'memory') {
+function shout(logger: Logger, booted: Pick<Booted, 'warnings' | 'store'>, store: string): void {
+  for (const warning of booted.warnings) logger.warn({ warning: 'policy', at: formatPolicyIssue(warning) }, 'policy warning');
+  if (storeNameOf(store) === 'memory') {
+    const bounds = (booted.store as Partial<MemoryStore>).usage;
     logger.warn(
-      { warning: 'store' },
+      { warning: 'store', maxEntries: bounds?.maxEntries, maxCounters: bounds?.maxCounters },
       'the embedded memory store keeps sessions and lockouts in this process only; they are lost on restart and not shared between hosts (use --store redis://… in production)',
     );
   }

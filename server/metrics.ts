@@ -33,6 +33,7 @@ export class Metrics {
   readonly #admin: Counter<'route' | 'outcome'>;
   readonly #lockouts: Counter<'policy'>;
   readonly #storeErrors: Counter;
+  readonly #storeFull: Counter;
   readonly #reloads: Counter<'outcome'>;
   readonly #duration: Histogram<'kind' | 'policy'>;
   /** One recorder per (kind, policy, outcome): label lookups happen once, not per request. */
@@ -67,6 +68,11 @@ export class Metrics {
       registers,
     });
     this.#storeErrors = new Counter({ name: 'tokensmith_store_errors_total', help: 'Store calls that failed (requests failed closed)', registers });
+    this.#storeFull = new Counter({
+      name: 'tokensmith_store_full_total',
+      help: 'Requests refused because the store held its maximum of entries (ERR_STORE_FULL)',
+      registers,
+    });
     this.#reloads = new Counter({
       name: 'tokensmith_policy_reloads_total',
       help: 'Policy reloads, by outcome (ok, or failed: the previous policies kept serving)',
@@ -93,12 +99,13 @@ export class Metrics {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Counts what the engine reports outside requests: locks started and store failures. Returns the unsubscribe. */
+  /** Counts what the engine reports outside requests: locks started, store failures, a full store. Returns the unsubscribe. */
   watch(engine: Engine): () => void {
     this.#engines.push(engine);
     const stop = engine.observe({
       lockout: (policy) => this.#lockouts.labels(policy).inc(),
       storeError: () => this.#storeErrors.inc(),
+      storeFull: () => this.#storeFull.inc(),
     });
     return () => {
       stop();

@@ -52,5 +52,6 @@ export function tokenRequestOf(ctx: Context, caseInsensitive: boolean, address: 
   };
   if (bearer !== undefined) request.bearer = bearer;
   if (shape.format !== undefined) request.format = shape.format;
+  if (shape.preset !== undefined) request.preset = true;
   return request;
 }

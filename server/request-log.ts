@@ -1,4 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
+import { StoreFullError } from '../core/errors.js';
 import type { Logger, TokenRequest } from '../core/ports.js';
 import type { TrustedProxies } from './client-ip.js';
 import type { Metrics } from './metrics.js';
@@ -55,7 +56,8 @@ export function requestLog(logger: Logger, metrics: Metrics, trusted: TrustedPro
       reason: error?.reason, // undefined fields are left out of the JSON line
       params: state.logParams && loggedParams(state.logParams, state.tokenRequest),
     };
-    if (error !== undefined && error.status >= 500) logger.error(line, 'token request');
+    // A full store is expected under load and is reported by its own warning, at most once a minute.
+    if (error !== undefined && error.status >= 500 && !(error instanceof StoreFullError)) logger.error(line, 'token request');
     else logger.info(line, 'token request');
   };
 }

@@ -140,3 +140,37 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
     },
   },
 ];
+
+/**
+ * The longest lifetime a public route's tokens may have without a warning. A public route is one
+ * whose caller proves no credential: its policy has none, or the route supplies it (`preset`, a
+ * same-origin helper). Anyone who reaches it gets as many tokens as they ask for, and each opaque
+ * one is a session the store holds for its whole lifetime.
+ */
+export const PUBLIC_LIFETIME_WARNING_MS = 3_600_000;
+
+/** Named checks whose issues are warnings: the policy loads, and `check` and `serve` say why it may not be wise. */
+export const ADVICE: readonly SemanticCheck[] = [
+  {
+    name: 'public-lifetime',
+    run: ({ document, data, policy }) => {
+      const issues: PolicyIssue[] = [];
+      policy.routes.forEach((route, i) => {
+        const preset = route.preset !== undefined;
+        if (!preset && policy.credentials !== undefined) return;
+        // A preset route's tokens live the default (the caller's lifetime is ignored); elsewhere a caller may ask for the maximum.
+        const [lifetime, setting] = preset ? [policy.ttl.defaultMs, 'ttl.default'] : [policy.ttl.maxMs, 'ttl.max'];
+        if (lifetime <= PUBLIC_LIFETIME_WARNING_MS) return;
+        const why = preset ? 'its credential is preset on the server' : 'the policy has no credentials';
+        issues.push(
+          document.issue(
+            Array.isArray(data['route']) ? ['route', i] : ['route'],
+            `route ${route.path} is public (${why}) and mints tokens that live ${formatDuration(lifetime)} (${setting}); ` +
+              `anyone who reaches it can hold as many as they ask for: keep public tokens to ${formatDuration(PUBLIC_LIFETIME_WARNING_MS)} or less`,
+          ),
+        );
+      });
+      return issues;
+    },
+  },
+];

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { PolicyInvalidError, type PolicyIssue } from '../errors.js';
 import type { StyleManifest } from '../ports.js';
-import { SEMANTIC_CHECKS } from './checks.js';
+import { ADVICE, SEMANTIC_CHECKS } from './checks.js';
 import { parsePolicyDocument, type PolicyDocument } from './document.js';
 import type { Credential, IpBindingMode, IssueRoute, Policy, ProtectedRoute } from './types.js';
 import { validateDocument } from './validate.js';
@@ -128,7 +128,9 @@ function compileText(text: string, file: string, options: LoadOptions): Loaded {
     issues.push(...check.run({ document, data, policy, ...options.catalog }));
     if (check === styleKnown && issues.length) break; // nothing else means anything without the style
   }
-  return issues.length ? { issues, warnings: parsed.warnings } : { policy: deepFreeze(policy), document, issues, warnings: parsed.warnings };
+  if (issues.length) return { issues, warnings: parsed.warnings };
+  const warnings = [...parsed.warnings, ...ADVICE.flatMap((advice) => advice.run({ document, data, policy, ...options.catalog }))];
+  return { policy: deepFreeze(policy), document, issues, warnings };
 }
 
 /** Checks across files: unique ids, and no two policies on the same path and method. */

@@ -19,6 +19,7 @@ const BY_CODE: Readonly<Record<string, number>> = {
   ERR_TOKEN_CREDENTIAL_MISMATCH: 5,
   ERR_TOKEN_IP_MISMATCH: 6,
   ERR_STORE_UNAVAILABLE: 8,
+  ERR_STORE_FULL: 8,
 };
 
 /** The Electa code and description for an error; descriptions hold no commas (CSV). */

@@ -68,6 +68,10 @@ describe('Engine', () => {
     });
 
     describe('TTL guard', () => {
+      it('ignores the lifetime the caller asks on a route that supplies the credential (preset): the policy’s default', async () => {
+        const { record } = await h.engine.issue('fixture', { ...req({ ...ALICE, ttl: '3600' }), preset: true });
+        expect(record.expiresAt - record.issuedAt).to.equal(5 * 60_000);
+      });
       it('clamps a requested TTL into [min, max] and uses the default otherwise', async () => {
         const ttl = async (seconds?: string) => {
           const { record } = await h.engine.issue('fixture', req(seconds === undefined ? ALICE : { ...ALICE, ttl: seconds }));
@@ -216,6 +220,47 @@ describe('Engine', () => {
       expect((await h.engine.issue('fixture', req(ALICE))).record.credentialId).to.equal('alice');
     });
 
+    describe('having a success after failures (what a success may reset)', () => {
+      const preset = (params: Record<string, string>, ip = '10.1.1.1') => ({ ...req(params, ip), preset: true });
+
+      it('resets nothing when the route supplied the credential (preset): the caller proved nothing', async () => {
+        for (let i = 0; i < 4; i++) await rejection(() => h.engine.issue('fixture', req(wrong)));
+        expect((await h.engine.issue('fixture', preset(ALICE))).record.credentialId).to.equal('alice');
+        expect((await rejection(() => h.engine.issue('fixture', req(wrong)))).code).to.equal('ERR_CREDENTIAL_INVALID');
+        expect((await rejection(() => h.engine.issue('fixture', req(ALICE)))).code).to.equal('ERR_LOCKED_OUT');
+      });
+
+      it('never resets an address’s count: a valid credential does not clear guesses at others from the same address', async () => {
+        await h.store.close();
+        h = await bootFixture({ policies: [variant('per: [credential]', 'per: [credential, address]')] });
+        // A new id each guess: only the address's count can stop them.
+        const guess = (i: number) => req({ client_id: `guess-${i}`, client_secret: 'wrong' }, '10.9.9.9');
+        let failures = 0;
+        for (let round = 0; round < 5; round++) {
+          for (let i = 0; i < 2; i++) {
+            const err = await rejection(() => h.engine.issue('fixture', guess(2 * round + i)));
+            if (err.code === 'ERR_CREDENTIAL_INVALID') failures++;
+          }
+          // alice is the caller's own credential: it proves alice, not bob's guesses.
+          await h.engine.issue('fixture', req(ALICE, '10.9.9.9')).catch(() => undefined);
+        }
+        expect(failures).to.equal(5);
+        expect((await rejection(() => h.engine.issue('fixture', req(ALICE, '10.9.9.9')))).code).to.equal('ERR_LOCKED_OUT');
+        expect((await h.engine.issue('fixture', req(ALICE, '10.9.9.10'))).record.credentialId).to.equal('alice');
+      });
+
+      it('resets the count of the credential it proved, and only that one', async () => {
+        for (let i = 0; i < 4; i++) await rejection(() => h.engine.issue('fixture', req({ client_id: 'bob', client_secret: 'wrong' })));
+        for (let i = 0; i < 4; i++) await rejection(() => h.engine.issue('fixture', req(wrong)));
+        await h.engine.issue('fixture', req(ALICE));
+        expect((await rejection(() => h.engine.issue('fixture', req({ client_id: 'bob', client_secret: 'wrong' })))).code).to.equal('ERR_CREDENTIAL_INVALID');
+        expect((await rejection(() => h.engine.issue('fixture', req({ client_id: 'bob', client_secret: 'bob-secret-0002' })))).code).to.equal(
+          'ERR_LOCKED_OUT',
+        );
+        for (let i = 0; i < 4; i++) expect((await rejection(() => h.engine.issue('fixture', req(wrong)))).code).to.equal('ERR_CREDENTIAL_INVALID');
+      });
+    });
+
     it('counts per credential: another credential is not locked', async () => {
       for (let i = 0; i < 5; i++) await rejection(() => h.engine.issue('fixture', req(wrong)));
       const bob = await h.engine.issue('fixture', req({ client_id: 'bob', client_secret: 'bob-secret-0002' }));
@@ -227,6 +272,14 @@ describe('Engine', () => {
       const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'issued'));
       expect(codes.filter((c) => c === 'ERR_CREDENTIAL_INVALID')).to.have.length(5);
       expect(codes.filter((c) => c === 'ERR_LOCKED_OUT')).to.have.length(95);
+    });
+
+    it('counts an IPv6 caller per /64: a new address from the same /64 is still locked', async () => {
+      await h.store.close();
+      h = await bootFixture({ policies: [variant('per: [credential]', 'per: [address]')] });
+      for (let i = 1; i <= 5; i++) await rejection(() => h.engine.issue('fixture', req({ client_id: `x${i}`, client_secret: 'w' }, `2001:db8:7:7::${i}`)));
+      expect((await rejection(() => h.engine.issue('fixture', req(ALICE, '2001:db8:7:7:ffff::9')))).code).to.equal('ERR_LOCKED_OUT');
+      expect((await h.engine.issue('fixture', req(ALICE, '2001:db8:7:8::1'))).record.credentialId).to.equal('alice');
     });
 
     it('counts per address when the policy says so', async () => {

@@ -154,6 +154,25 @@ describe('policies/melissa.yaml (over HTTP)', () => {
       const info = (await (await fetch(`${h.url}/introspect`, adminPost({ token }))).json()) as Record<string, unknown>;
       expect(info).to.include({ bound_ip: '127.0.0.1', scope: 'pkgExpressEntry' });
     });
+    it('does not reset the address’s failure count: wrong licences between helper calls lock after 10', async () => {
+      const helper = async () => ((await (await fetch(`${h.url}/melissa/gettoken`, formPost({ function: 'gettoken' }))).json()) as [{ token: string; error?: string }])[0];
+      const results: string[] = [];
+      for (let round = 0; round < 5; round++) {
+        for (let i = 0; i < 9; i++) results.push((await json({ L: `wrong-${round}-${i}` })).Result);
+        const { token, error } = await helper();
+        results.push(token === '' ? `helper ${error}` : 'helper ok');
+      }
+      expect(results.filter((r) => r === 'TE01')).to.have.length(10);
+      expect(results.slice(0, 10)).to.deep.equal([...Array(9).fill('TE01'), 'helper ok']);
+      expect(results[10]).to.equal('TE01');
+      expect(new Set(results.slice(11))).to.deep.equal(new Set(['TE05', 'helper TE05']));
+    });
+    it('gives its tokens the policy’s default lifetime (5 minutes), whatever TS the caller sends', async () => {
+      const res = await fetch(`${h.url}/melissa/gettoken`, formPost({ function: 'gettoken', TS: '9900' }));
+      const [{ token }] = (await res.json()) as [{ token: string }];
+      const info = (await (await fetch(`${h.url}/introspect`, adminPost({ token }))).json()) as { exp: number; iat: number };
+      expect(info.exp - info.iat).to.equal(300);
+    });
     it('refuses anything but function=gettoken', async () => {
       const res = await fetch(`${h.url}/melissa/gettoken`, formPost({ function: 'other' }));
       expect(await res.json()).to.deep.equal([{ token: '', error: 'TE07' }]);

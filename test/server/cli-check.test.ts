@@ -157,6 +157,16 @@ describe('server/cli check (each kind of mistake a policy writer makes)', () => 
     expect(err).to.deep.equal([`${DIR}/nope:1:1: /: cannot read policy path (ENOENT)`]);
     expect(code).to.equal(1);
   });
+  it('public routes that mint tokens living over 1h: a preset route (its default) and a policy without credentials (its max)', async () => {
+    const env = { CHECK_TEST_LICENCE: 'check-test-licence-0123456789', CHECK_TEST_APPKEY: 'check-test-appkey-0123456789' };
+    const { code, out, err } = await check([`${DIR}/public-long-lived.yaml`, `${DIR}/open-long-lived.yaml`], env);
+    expect(err).to.deep.equal([
+      `WARNING ${DIR}/public-long-lived.yaml:5:5: /route/1: route /public/helper is public (its credential is preset on the server) and mints tokens that live 2h (ttl.default); anyone who reaches it can hold as many as they ask for: keep public tokens to 1h or less`,
+      `WARNING ${DIR}/open-long-lived.yaml:3:8: /route: route /open/token is public (the policy has no credentials) and mints tokens that live 1d (ttl.max); anyone who reaches it can hold as many as they ask for: keep public tokens to 1h or less`,
+    ]);
+    expect(out).to.deep.equal(['ok: 2 policies (public-long-lived, open-long-lived)']);
+    expect(code).to.equal(0);
+  });
   it('warnings only (a demo default used): exit 0, the warning names the variable, not the value', async () => {
     const { code, out, err } = await check([`${DIR}/warnings.yaml`]);
     expect(err).to.deep.equal([

@@ -124,6 +124,17 @@ describe('server/cli main', () => {
     });
   });
 
+  describe('--store memory:?maxEntries=N', () => {
+    it('takes the bound from --store or TOKENSMITH_STORE, and refuses one it cannot use with ERR_STORE_OPTIONS', async () => {
+      const electa = ['issue', '--policy', 'electa', '--param', 'CID=123456', '--param', 'AppKey=UO86CN11XY73SF72TT40PG18ZE76VV71', '--param', 'Result=csv'];
+      expect((await run([...electa, '--store', 'memory:?maxEntries=10'])).code).to.equal(0);
+      const zero = await run([...electa, '--store', 'memory:?maxEntries=0']);
+      expect([zero.code, zero.err]).to.deep.equal([1, 'ERR_STORE_OPTIONS: memory store: maxEntries must be given once, as a whole number from 1 to 100000000, got "0"']);
+      const unknown = await run(electa, { TOKENSMITH_STORE: 'memory:?maxSessions=10' });
+      expect([unknown.code, unknown.err]).to.deep.equal([1, 'ERR_STORE_OPTIONS: memory store: unknown parameter "maxSessions"; known: maxEntries, maxCounters']);
+    });
+  });
+
   describe('serve (as a process, through bin/tokensmith.js)', () => {
     it('listens on the port asked for, serves the example policy, and stops on SIGTERM', async () => {
       const child = spawn(process.execPath, ['bin/tokensmith.js', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });

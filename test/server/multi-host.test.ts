@@ -96,6 +96,24 @@ describe('several hosts on one Redis (real processes, real redis-server)', funct
     expect((await issue(b)).slice(0, 2)).to.equal('2,');
   });
 
+  it('does not let same-origin helper calls on one host reset the address count of wrong licences sent to the other', async () => {
+    const wrongLicence = async (host: HostProcess, i: number) =>
+      ((await (await fetch(`${host.url}/v3/json/Service.svc/RequestToken?${q({ L: `wrong-${i}` })}`)).json()) as { Result: string }).Result;
+    const helper = async (host: HostProcess) => {
+      const res = await fetch(`${host.url}/melissa/gettoken`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: q({ function: 'gettoken' }) });
+      const [reply] = (await res.json()) as [{ token: string; error?: string }];
+      return reply.token === '' ? `helper ${reply.error}` : 'helper ok';
+    };
+    const results: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 9; i++) results.push(await wrongLicence(i % 2 ? a : b, round * 9 + i));
+      results.push(await helper(round % 2 ? b : a));
+    }
+    expect(results.filter((r) => r === 'TE01')).to.have.length(10);
+    expect(results.slice(0, 11)).to.deep.equal([...Array(9).fill('TE01'), 'helper ok', 'TE01']);
+    expect(new Set(results.slice(11))).to.deep.equal(new Set(['TE05', 'helper TE05']));
+  });
+
   it('loses nothing when a host restarts: sessions and lockouts survive', async () => {
     const guid = (await issue(a)).slice(2);
     for (let i = 0; i < 5; i++) await issue(b, 'wrong-key');

@@ -1,5 +1,5 @@
-import { StoreUnavailableError } from '../../../core/errors.js';
-import type { Clock, RecordHolder, Store, TokenRecord } from '../../../core/ports.js';
+import { StoreFullError, StoreUnavailableError } from '../../../core/errors.js';
+import type { Clock, CounterRoom, RecordHolder, Store, TokenRecord } from '../../../core/ports.js';
 
 /** A text value, or a record the store must forget before its own expiry, with when it expires. */
 class Held {
@@ -10,6 +10,28 @@ class Held {
     this.value = value;
     this.expiresAt = expiresAt;
   }
+}
+
+/** A lockout counter (made by `increment`): held within `maxCounters`, never within `maxEntries`. */
+class Counter extends Held {}
+
+/** A deny-list entry: written whatever the store holds (see `MemoryStore`). */
+class Denial extends Held {}
+
+/** How many sessions (and other entries) the store holds at most, unless told otherwise. */
+export const DEFAULT_MAX_ENTRIES = 500_000;
+
+/** A small `maxEntries` (a test, a demo) still counts failures from this many subjects by default. */
+const MIN_DEFAULT_COUNTERS = 1_000;
+
+export interface MemoryStoreOptions {
+  /**
+   * Most sessions, single-use marks and other values held at once (default
+   * {@link DEFAULT_MAX_ENTRIES}); a write that would hold one more is refused with `StoreFullError`.
+   */
+  readonly maxEntries?: number;
+  /** Most lockout counters held at once; default a fifth of `maxEntries`, and at least 1,000. */
+  readonly maxCounters?: number;
 }
 
 /**
@@ -35,25 +57,45 @@ const recordOf = (slot: Slot | undefined): TokenRecord | undefined => {
  * Token records are kept as objects (`RecordHolder`): no encoding on issue, no parsing on verify,
  * and those calls answer at once rather than with a promise.
  *
+ * Bounded: it holds at most `maxEntries` sessions and other values, and at most `maxCounters`
+ * lockout counters; nothing is ever evicted to make room. A write that would hold one value more
+ * is refused with `StoreFullError`, and room comes back as entries expire (each write first
+ * sweeps what has expired). Lockout counters have their own bound so that a flood of sessions
+ * never stops failures from being counted; the lockout guard asks `roomForCounters` before it
+ * compares a secret, and `increment` itself never refuses (a failure already compared must be
+ * counted), so the counter bound can be passed by the attempts in flight at that moment. The
+ * deny list is never refused: only an admin revokes, and a revocation that did not hold would
+ * leave a stolen token working.
+ *
  * Atomicity: Node runs one callback at a time and no method `await`s between its read and its
  * write, so each method is atomic with respect to every other call.
  *
  * @example
  * ```ts
- * const store = new MemoryStore(new SystemClock());
+ * const store = new MemoryStore(new SystemClock(), { maxEntries: 100_000 });
  * await store.put('k', 'v', 60_000);
  * ```
  */
-export class MemoryStore implements Store, RecordHolder {
+export class MemoryStore implements Store, RecordHolder, CounterRoom {
   readonly #clock: Clock;
   readonly #entries = new Map<string, Slot>();
   /** The expiry heap: `#heapKeys[i]` expires at `#heapTimes[i]`. */
-  readonly #heapKeys: string[] = [];
-  readonly #heapTimes: number[] = [];
+  #heapKeys: string[] = [];
+  #heapTimes: number[] = [];
+  readonly #maxEntries: number;
+  readonly #maxCounters: number;
+  /** How many of the entries are counters and deny-list entries; the rest count against `maxEntries`. */
+  #counters = 0;
+  #denials = 0;
   #closed = false;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, options: MemoryStoreOptions = {}) {
     this.#clock = clock;
+    this.#maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    this.#maxCounters = options.maxCounters ?? Math.max(MIN_DEFAULT_COUNTERS, Math.ceil(this.#maxEntries / 5));
+    for (const [name, value] of [['maxEntries', this.#maxEntries], ['maxCounters', this.#maxCounters]] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`MemoryStore: ${name} must be a positive whole number, got ${value}`);
+    }
   }
 
   /** Entries held, including expired ones not swept yet (at most those expired since the last write). */
@@ -61,8 +103,23 @@ export class MemoryStore implements Store, RecordHolder {
     return this.#entries.size;
   }
 
+  /** What the store holds now against its bounds (expired entries not swept yet included). */
+  get usage(): { entries: number; maxEntries: number; counters: number; maxCounters: number; denied: number; expiryNodes: number } {
+    return {
+      entries: this.#entries.size - this.#counters - this.#denials,
+      maxEntries: this.#maxEntries,
+      counters: this.#counters,
+      maxCounters: this.#maxCounters,
+      denied: this.#denials,
+      expiryNodes: this.#heapKeys.length,
+    };
+  }
+
+  /** A put over a counter keeps it a counter: the lockout guard rewrites one to give its lock a lifetime. */
   async put(key: string, value: string, ttlMs: number): Promise<void> {
-    this.#write(key, value, this.#clock.now() + ttlMs);
+    const expiresAt = this.#clock.now() + ttlMs;
+    const slot = this.#entries.get(key) instanceof Counter ? new Counter(value, expiresAt) : new Held(value, expiresAt);
+    this.#hold(key, slot, expiresAt);
   }
 
   async putIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
@@ -88,20 +145,20 @@ export class MemoryStore implements Store, RecordHolder {
 
   consumeRecord(key: string): TokenRecord | undefined {
     const record = recordOf(this.#live(key));
-    if (record !== undefined) this.#entries.delete(key);
+    if (record !== undefined) this.#remove(key);
     return record;
   }
 
   async delete(key: string): Promise<boolean> {
     this.#open();
     const existed = this.#live(key) !== undefined;
-    this.#entries.delete(key);
+    this.#remove(key);
     return existed;
   }
 
   async consume(key: string): Promise<string | undefined> {
     const value = text(this.#live(key));
-    if (value !== undefined) this.#entries.delete(key);
+    if (value !== undefined) this.#remove(key);
     return value;
   }
 
@@ -109,7 +166,7 @@ export class MemoryStore implements Store, RecordHolder {
     const entry = this.#live(key);
     if (entry === undefined) {
       const resetAt = this.#clock.now() + windowMs;
-      this.#write(key, '1', resetAt);
+      this.#hold(key, new Counter('1', resetAt), resetAt);
       return { count: 1, resetAt };
     }
     const count = (Number.parseInt(text(entry) ?? '', 10) || 0) + 1;
@@ -118,8 +175,15 @@ export class MemoryStore implements Store, RecordHolder {
     return { count, resetAt: entry.expiresAt };
   }
 
+  /** Whether `count` new lockout counters fit now (expired ones are swept first). */
+  async roomForCounters(count: number): Promise<boolean> {
+    this.#open();
+    this.#sweep();
+    return this.#counters + count <= this.#maxCounters;
+  }
+
   async deny(tokenId: string, expiresAt: number): Promise<void> {
-    this.#write(`deny:${tokenId}`, '1', expiresAt);
+    this.#hold(`deny:${tokenId}`, new Denial('1', expiresAt), expiresAt);
   }
 
   async isDenied(tokenId: string): Promise<boolean> {
@@ -136,6 +200,8 @@ export class MemoryStore implements Store, RecordHolder {
     this.#entries.clear();
     this.#heapKeys.length = 0;
     this.#heapTimes.length = 0;
+    this.#counters = 0;
+    this.#denials = 0;
   }
 
   #open(): void {
@@ -147,7 +213,7 @@ export class MemoryStore implements Store, RecordHolder {
     const slot = this.#entries.get(key);
     if (slot === undefined) return undefined;
     if (slot.expiresAt > this.#clock.now()) return slot;
-    this.#entries.delete(key);
+    this.#remove(key);
     return undefined;
   }
 
@@ -155,11 +221,38 @@ export class MemoryStore implements Store, RecordHolder {
     this.#hold(key, new Held(value, expiresAt), expiresAt);
   }
 
+  /**
+   * Holds `slot` under `key` until `expiresAt`. A key not held yet must fit its kind's bound
+   * (counters and deny-list entries excepted, see the class); a key held already is replaced.
+   */
   #hold(key: string, slot: Slot, expiresAt: number): void {
     this.#open();
     this.#sweep();
+    const previous = this.#entries.get(key);
+    if (previous === undefined) {
+      if (!(slot instanceof Counter || slot instanceof Denial) && this.#entries.size - this.#counters - this.#denials >= this.#maxEntries) {
+        // Said to the caller: no figure of the bound (the start-up log line has it).
+        throw new StoreFullError('the token store is full; try again later');
+      }
+    } else {
+      this.#uncount(previous);
+    }
     this.#entries.set(key, slot);
+    if (slot instanceof Counter) this.#counters++;
+    else if (slot instanceof Denial) this.#denials++;
     this.#push(key, expiresAt);
+  }
+
+  #remove(key: string): void {
+    const slot = this.#entries.get(key);
+    if (slot === undefined) return;
+    this.#entries.delete(key);
+    this.#uncount(slot);
+  }
+
+  #uncount(slot: Slot): void {
+    if (slot instanceof Counter) this.#counters--;
+    else if (slot instanceof Denial) this.#denials--;
   }
 
   /**
@@ -172,11 +265,19 @@ export class MemoryStore implements Store, RecordHolder {
     while (times.length > 0 && (times[0] as number) <= now) {
       const key = this.#pop();
       const slot = this.#entries.get(key);
-      if (slot !== undefined && slot.expiresAt <= now) this.#entries.delete(key);
+      if (slot !== undefined && slot.expiresAt <= now) this.#remove(key);
     }
   }
 
+  /** Adds a node for `key`, which the map holds already. */
   #push(key: string, expiresAt: number): void {
+    // Nodes left by deleted or rewritten keys wait for their time; when they outnumber the
+    // entries, the heap is rebuilt from the entries (this key's included), so it too stays
+    // within the store's bound.
+    if (this.#heapKeys.length >= 2 * this.#entries.size + 1024) {
+      this.#rebuildHeap();
+      return;
+    }
     const keys = this.#heapKeys;
     const times = this.#heapTimes;
     let i = keys.length;
@@ -191,6 +292,13 @@ export class MemoryStore implements Store, RecordHolder {
     }
     keys[i] = key;
     times[i] = expiresAt;
+  }
+
+  /** The heap of the entries held now, one node each: sorted by expiry, which is a valid heap. */
+  #rebuildHeap(): void {
+    const nodes = Array.from(this.#entries, ([key, slot]) => ({ key, at: slot.expiresAt })).sort((a, b) => a.at - b.at);
+    this.#heapKeys = nodes.map((node) => node.key);
+    this.#heapTimes = nodes.map((node) => node.at);
   }
 
   #pop(): string {

@@ -36,8 +36,65 @@ describe('core/guards/lockout LockoutGuard', () => {
 
     it('counts per address alone when there is no credential, and nothing without a lockout', () => {
       expect(guard.keys(policy(['credential']), { address: '10.0.0.1' })).to.deep.equal([]);
-      expect(guard.keys(policy(['address']), { credentialId: 'alice', address: '::1' })).to.deep.equal(['p:lockout:a:::1']);
+      expect(guard.keys(policy(['address']), { credentialId: 'alice', address: '10.0.0.1' })).to.deep.equal(['p:lockout:a:10.0.0.1']);
       expect(guard.keys({ id: 'q' } as Policy, { credentialId: 'alice', address: '::1' })).to.deep.equal([]);
+    });
+  });
+
+  describe('.keys for IPv6 addresses', () => {
+    it('counts an IPv6 address as its /64, whatever its spelling, so rotating within a /64 does not start afresh', () => {
+      const key = (address: string) => guard.keys(policy(['address']), { address })[0];
+      expect(key('2001:db8:1:2:a:b:c:d')).to.equal('p:lockout:a:2001:db8:1:2::/64');
+      expect(key('2001:DB8:1:2:ffff::1')).to.equal('p:lockout:a:2001:db8:1:2::/64');
+      expect(key('2001:db8::1')).to.equal('p:lockout:a:2001:db8:0:0::/64');
+      expect(key('2001:db8:0:0:1::')).to.equal('p:lockout:a:2001:db8:0:0::/64');
+      expect(key('::1')).to.equal('p:lockout:a:0:0:0:0::/64');
+      expect(key('2001:db8:1:3::1')).to.equal('p:lockout:a:2001:db8:1:3::/64');
+      expect(key('::ffff:203.0.113.7')).to.equal('p:lockout:a:203.0.113.7');
+    });
+  });
+
+  describe('.succeed', () => {
+    const store = () => new MemoryStore(new ManualClock(0));
+    const failTwice = async (guard: LockoutGuard, keys: string[]) => {
+      for (let i = 0; i < 2; i++) await guard.fail(policy(['credential', 'address']), keys);
+    };
+
+    it('resets the credential the caller proved and keeps the address’s count', async () => {
+      const s = store();
+      const g = new LockoutGuard(s);
+      const keys = g.keys(policy(['credential', 'address']), { credentialId: 'alice', address: '10.0.0.1' });
+      await failTwice(g, keys);
+      const counted = await g.assertOpen(policy(['credential', 'address']), keys);
+      await g.succeed(policy(['credential', 'address']), counted, {});
+      expect(await s.get('p:lockout:c:i:alice')).to.equal(undefined);
+      expect(await s.get('p:lockout:a:10.0.0.1')).to.equal('2');
+    });
+
+    it('resets nothing for a request on a preset route', async () => {
+      const s = store();
+      const g = new LockoutGuard(s);
+      const keys = g.keys(policy(['credential', 'address']), { credentialId: 'alice', address: '10.0.0.1' });
+      await failTwice(g, keys);
+      await g.succeed(policy(['credential', 'address']), await g.assertOpen(policy(['credential', 'address']), keys), { preset: true });
+      expect([await s.get('p:lockout:c:i:alice'), await s.get('p:lockout:a:10.0.0.1')]).to.deep.equal(['2', '2']);
+    });
+  });
+
+  describe('.assertOpen at the store’s counter bound', () => {
+    it('refuses with ERR_STORE_FULL, before any secret is compared, an attempt that would need a new counter', async () => {
+      const s = new MemoryStore(new ManualClock(0), { maxCounters: 1 });
+      const g = new LockoutGuard(s);
+      const p = policy(['address']);
+      await g.fail(p, ['p:lockout:a:10.0.0.1']);
+      expect(await g.assertOpen(p, ['p:lockout:a:10.0.0.1'])).to.deep.equal(['p:lockout:a:10.0.0.1']);
+      let code: string | undefined;
+      try {
+        await g.assertOpen(p, ['p:lockout:a:10.0.0.2']);
+      } catch (err) {
+        code = (err as { code?: string }).code;
+      }
+      expect(code).to.equal('ERR_STORE_FULL');
     });
   });
 });
