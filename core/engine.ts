@@ -5,7 +5,7 @@ import {
 } from './errors.js';
 import { CredentialIndex } from './credentials.js';
 import { sha256, sha256Bytes } from './digest.js';
-import { HeldRecord, recordTable, storeKey, type RecordTable } from './record.js';
+import { recordTable, tokenRecord, type RecordTable } from './record.js';
 import { chooseFormat, encoderNameFor } from './guards/output.js';
 import { bindAddress, checkBinding } from './guards/ip.js';
 import { lifetimeFor } from './guards/ttl.js';
@@ -60,12 +60,8 @@ export type Introspection = { active: false } | ({ active: true } & Record<strin
 const VERIFY_ALL = { consume: true, binding: true } as const;
 const INSPECT = { consume: false, binding: false } as const;
 
-/**
- * The SHA-256 of an opaque token: the store never holds a usable token. Kept with every session
- * by an in-process store, so joined into one flat string (see `storeKey`).
- */
-const tokenKey = (policyId: string, token: string): string => storeKey(policyId, 'token', sha256(token));
-/** Looked up on every verify of a self-contained token, kept only for revoked ones: concatenated. */
+/** Opaque tokens are kept under the SHA-256 of the token: the store never holds a usable token. */
+const tokenKey = (policyId: string, token: string): string => `${policyId}:token:${sha256(token)}`;
 const denyKey = (policyId: string, tokenId: string): string => `${policyId}:${tokenId}`;
 
 /**
@@ -193,21 +189,13 @@ export class Engine {
     const expiresAt = issuedAt + lifetimeFor(policy, request, asked.ttlMs);
     const tokenId = this.#random.uuid();
     const credentialId = credential?.id;
-    // Every field present, `undefined` when absent: no conditional spread building an object an issue.
     const grant: Grant = { policy, credentialId, subject: credential?.subject, scopes, boundAddress, issuedAt, expiresAt, tokenId, claims: asked.claims };
-    const mint = style.mint(grant);
-    const minted = mint instanceof Promise ? await mint : mint; // the built-in styles mint at once: no turn to wait
-    const subject = credential?.subject ?? minted.subject;
-    // Built field by field rather than with conditional spreads: one object shape, cheap to write.
-    const record = new HeldRecord(minted.tokenId ?? tokenId, policyId, scopes, issuedAt, expiresAt);
-    if (subject !== undefined) record.subject = subject;
-    if (credentialId !== undefined) record.credentialId = credentialId;
-    if (boundAddress !== undefined) record.boundAddress = boundAddress;
-    if (minted.claims !== undefined) record.claims = minted.claims;
-    if (!isSelfContained(style)) {
-      const put = this.#guard(() => this.#records.put(tokenKey(policyId, minted.token), record, expiresAt - issuedAt));
-      if (put instanceof Promise) await put;
-    }
+    const minted = await style.mint(grant);
+    const record = tokenRecord({
+      tokenId: minted.tokenId ?? tokenId, policyId, scopes, issuedAt, expiresAt,
+      subject: credential?.subject ?? minted.subject, credentialId, boundAddress, claims: minted.claims,
+    });
+    if (!isSelfContained(style)) await this.#guard(() => this.#records.put(tokenKey(policyId, minted.token), record, expiresAt - issuedAt));
     return { token: minted.token, record };
   }
 
@@ -322,8 +310,7 @@ export class Engine {
         throw new TokenRevokedError('the token was revoked', { policyId: policy.id });
       }
     } else {
-      const found = this.#guard(() => this.#records.get(tokenKey(policy.id, token), policy.id));
-      const stored = found instanceof Promise ? await found : found;
+      const stored = await this.#guard(() => this.#records.get(tokenKey(policy.id, token), policy.id));
       if (stored === undefined) throw new TokenUnknownError('unknown or expired token', { policyId: policy.id });
       record = stored;
       if (record.expiresAt <= this.#clock.now()) throw new TokenExpiredError('the token has expired', { policyId: policy.id });
@@ -343,23 +330,18 @@ export class Engine {
   async #useOnce(policy: Policy, token: string, record: TokenRecord, style: StyleInstance): Promise<void> {
     const first = isSelfContained(style)
       ? await this.#guard(() =>
-          this.#store.putIfAbsent(storeKey(policy.id, 'used', record.tokenId), '1', Math.max(1, record.expiresAt - this.#clock.now())),
+          this.#store.putIfAbsent(`${policy.id}:used:${record.tokenId}`, '1', Math.max(1, record.expiresAt - this.#clock.now())),
         )
       : await this.#guard(() => this.#records.consume(tokenKey(policy.id, token)));
     if (!first) throw new TokenReusedError('the token was already used', { policyId: policy.id });
   }
 
-  /**
-   * Store calls: any failure that is not ours becomes `StoreUnavailableError` (fail closed). An
-   * answer given at once (a record from a store in this process) is passed on as it is, so the
-   * caller need not wait a turn for it.
-   */
-  #guard<T>(call: () => T | Promise<T>): T | Promise<T> {
+  /** Store calls: any failure that is not ours becomes `StoreUnavailableError` (fail closed). */
+  async #guard<T>(call: () => Promise<T>): Promise<T> {
     try {
-      const answer = call();
-      return answer instanceof Promise ? answer.catch(this.#storeFailure) : answer;
+      return await call();
     } catch (err) {
-      return Promise.reject(this.#storeFailure(err));
+      return this.#storeFailure(err);
     }
   }
 

@@ -1,6 +1,10 @@
 /**
  * The small interfaces (ports) the engine talks to. Plugins implement them and register the
  * implementation in an inversify `ContainerModule` under the identifiers of `core/ids.ts`.
+ *
+ * Each method either returns a `Promise` or a plain value, never "one or the other": the type
+ * says which. The engine `await`s every promise it is given, so a promise-like object (a
+ * thenable) from an outside plugin is awaited as a promise is.
  */
 import type { HttpMethod, IssueRoute, Policy } from './policy/types.js';
 import type { TokenSmithError } from './errors.js';
@@ -62,14 +66,10 @@ export function hasReadiness(store: Store): store is Store & ReadinessCheck {
  * and is given the record as text (`core/record.ts`).
  */
 export interface RecordHolder {
-  putRecord(key: string, record: TokenRecord, ttlMs: number): void | Promise<void>;
-  /**
-   * May answer at once rather than with a promise, as the memory store does: the engine then
-   * goes on without a turn of the event loop's promise jobs.
-   */
-  getRecord(key: string): TokenRecord | undefined | Promise<TokenRecord | undefined>;
+  putRecord(key: string, record: TokenRecord, ttlMs: number): Promise<void>;
+  getRecord(key: string): Promise<TokenRecord | undefined>;
   /** Atomically gets and deletes, as `consume`. */
-  consumeRecord(key: string): TokenRecord | undefined | Promise<TokenRecord | undefined>;
+  consumeRecord(key: string): Promise<TokenRecord | undefined>;
 }
 
 export function holdsRecords(store: Store): store is Store & RecordHolder {
@@ -176,7 +176,7 @@ export interface StyleInstance {
   /** What the verify request itself requires of the token (Electa: same `CID`). */
   expectations?(request: TokenRequest): VerifyExpectations;
   /** Makes the token string. Opaque styles return random text; the engine stores the record. */
-  mint(grant: Grant): Promise<MintedToken> | MintedToken;
+  mint(grant: Grant): Promise<MintedToken>;
 }
 
 export interface MintedToken {
@@ -231,7 +231,7 @@ export function hasInfoRoutes(style: StyleInstance): style is StyleInstance & In
 /** A token style plugin (signer side), bound `whenNamed(name)`. */
 export interface TokenStyle {
   /** Makes the per-policy instance. Runs once per load; errors here fail the load. */
-  create(policy: Policy, deps: { clock: Clock; random: Random }): Promise<StyleInstance> | StyleInstance;
+  create(policy: Policy, deps: { clock: Clock; random: Random }): Promise<StyleInstance>;
 }
 
 /** Success or failure handed to a reply encoder. */

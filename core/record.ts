@@ -1,17 +1,6 @@
 import { TokenUnknownError } from './errors.js';
 import { holdsRecords, type Store, type TokenRecord } from './ports.js';
 
-/**
- * A store key from its parts, joined with `:`. Joined rather than written with `+` or a template:
- * V8 keeps a concatenation of 13 characters or more as a "cons" string pointing at its parts,
- * and a store that holds the key keeps those parts alive with it; a join is one flat string.
- *
- * @example storeKey('electa', 'token', digest) // 'electa:token:<digest>'
- */
-export function storeKey(...parts: string[]): string {
-  return parts.join(':');
-}
-
 const json = (value: string | undefined): string => (value === undefined ? 'null' : JSON.stringify(value));
 
 /**
@@ -34,34 +23,24 @@ const unreadable = (policyId: string, cause?: unknown): TokenUnknownError =>
   new TokenUnknownError('unknown or expired token (its stored record is not readable)', { policyId, ...(cause === undefined ? {} : { cause }) });
 
 /**
- * A token record as the engine builds it: the fields every record has, set by the constructor;
- * the caller then sets each optional one it has. A class rather than an object literal because V8
- * leaves a class's objects room for fields set after the constructor, where a literal's object
- * puts them in a second allocation (a property array): one object and 40 bytes more for every
- * session a store holds.
+ * A token record with only the fields it has: optional fields that are `undefined` are left
+ * out, so that a record reads the same whether it was just issued or read back from a store.
  *
- * @example
- * const record = new HeldRecord(tokenId, 'electa', [], issuedAt, expiresAt);
- * record.credentialId = '123456';
+ * @example tokenRecord({ tokenId, policyId: 'electa', scopes: [], issuedAt, expiresAt, credentialId: '123456' })
  */
-export class HeldRecord implements TokenRecord {
-  readonly tokenId: string;
-  readonly policyId: string;
-  readonly scopes: readonly string[];
-  readonly issuedAt: number;
-  readonly expiresAt: number;
-  declare subject?: string;
-  declare credentialId?: string;
-  declare boundAddress?: string;
-  declare claims?: Readonly<Record<string, unknown>>;
-
-  constructor(tokenId: string, policyId: string, scopes: readonly string[], issuedAt: number, expiresAt: number) {
-    this.tokenId = tokenId;
-    this.policyId = policyId;
-    this.scopes = scopes;
-    this.issuedAt = issuedAt;
-    this.expiresAt = expiresAt;
-  }
+export function tokenRecord(fields: TokenRecord): TokenRecord {
+  const { tokenId, policyId, scopes, issuedAt, expiresAt, subject, credentialId, boundAddress, claims } = fields;
+  return {
+    tokenId,
+    policyId,
+    scopes,
+    issuedAt,
+    expiresAt,
+    ...(subject === undefined ? {} : { subject }),
+    ...(credentialId === undefined ? {} : { credentialId }),
+    ...(boundAddress === undefined ? {} : { boundAddress }),
+    ...(claims === undefined ? {} : { claims }),
+  };
 }
 
 type Row = [string, number, number, string[], string | null, string | null, string | null, Record<string, unknown> | null];
@@ -81,20 +60,18 @@ export function decodeRecord(text: string, policyId: string): TokenRecord {
     throw unreadable(policyId);
   }
   const [tokenId, issuedAt, expiresAt, scopes, credentialId, subject, boundAddress, claims] = row;
-  const record = new HeldRecord(tokenId, policyId, scopes, issuedAt, expiresAt);
-  if (credentialId !== null) record.credentialId = credentialId;
-  if (subject !== null) record.subject = subject;
-  if (boundAddress !== null) record.boundAddress = boundAddress;
-  if (claims !== null) record.claims = claims;
-  return record;
+  const absent = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+  return tokenRecord({
+    tokenId, policyId, scopes, issuedAt, expiresAt,
+    credentialId: absent(credentialId), subject: absent(subject), boundAddress: absent(boundAddress), claims: absent(claims),
+  });
 }
 
 /** Where the engine keeps opaque tokens' records: as objects in an in-process store, else as text. */
 export interface RecordTable {
-  /** Done at once (no promise) by a store in this process. */
-  put(key: string, record: TokenRecord, ttlMs: number): void | Promise<void>;
-  /** The record at `key` (for `policyId`), `undefined` when absent or expired; at once (no promise) from a store in this process. */
-  get(key: string, policyId: string): TokenRecord | undefined | Promise<TokenRecord | undefined>;
+  put(key: string, record: TokenRecord, ttlMs: number): Promise<void>;
+  /** The record at `key` (for `policyId`), `undefined` when absent or expired. */
+  get(key: string, policyId: string): Promise<TokenRecord | undefined>;
   /** Deletes the record in one atomic step with reading it: `true` for the one call that did (single use). */
   consume(key: string): Promise<boolean>;
 }

@@ -57,28 +57,11 @@ export function parsePolicyDocument(
   const at = (path: readonly (string | number)[], options: { key?: boolean } = {}) => position(offsetOf(doc, path, options.key ?? false));
   const document: PolicyDocument = {
     file,
-    data: oneByte(doc.toJS()),
+    data: doc.toJS(),
     at,
     issue: (path, message, options) => ({ file, ...at(path, options), path: pointer(path), message }),
   };
   return { document, issues, warnings };
-}
-
-const BEYOND_LATIN1 = /[\u0100-\uffff]/;
-
-/**
- * The data with every Latin-1 string copied out of the file's text. One character beyond
- * Latin-1 anywhere in a file (an arrow in a comment) makes V8 hold the whole text, and every
- * string taken from it, at two bytes a character; a policy id, path or parameter name taken
- * from it then makes what the request path builds from it two-byte too (store keys, log lines,
- * replies): slower to hash, flatten, lower-case and write. Measured (instruction counts, see
- * docs/architecture.md): 4–5 % of an Electa issue or a Melissa verify request.
- */
-function oneByte(value: unknown): unknown {
-  if (typeof value === 'string') return BEYOND_LATIN1.test(value) ? value : Buffer.from(value, 'latin1').toString('latin1');
-  if (Array.isArray(value)) return value.map(oneByte);
-  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [oneByte(key), oneByte(inner)]));
 }
 
 /** The document path of a node from `visit`'s ancestors. */

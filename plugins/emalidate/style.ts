@@ -113,7 +113,7 @@ class EmalidateInstance implements SelfContainedStyle {
     return request.bearer ?? request.param('token');
   }
 
-  mint(grant: Grant): MintedToken {
+  async mint(grant: Grant): Promise<MintedToken> {
     const { kid, hash, key, header } = this.#signing;
     const subject = grant.subject ?? this.#settings.subject;
     const payload: JWTPayload = {

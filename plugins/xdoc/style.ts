@@ -119,7 +119,7 @@ class XdocInstance implements SelfContainedStyle {
     return {};
   }
 
-  mint(grant: Grant): MintedToken {
+  async mint(grant: Grant): Promise<MintedToken> {
     const mint = this.#settings.mint;
     if (mint === undefined) throw new RequestInvalidError('this policy only verifies XDOC tokens (it has no mint block)', { policyId: this.#policy.id });
     const given = grant.claims ?? {};
@@ -283,12 +283,12 @@ class XdocInstance implements SelfContainedStyle {
  *
  * @example
  * ```ts
- * const instance = new XdocStyle().create(policy, { clock, random });
+ * const instance = await new XdocStyle().create(policy, { clock, random });
  * const record = await instance.open(xst, tokenRequestFrom({ XSC: 'MySecurityContext' }, ip));
  * ```
  */
 export class XdocStyle implements TokenStyle {
-  create(policy: Policy, deps: { clock: Clock; random: Random }): SelfContainedStyle {
+  async create(policy: Policy, deps: { clock: Clock; random: Random }): Promise<SelfContainedStyle> {
     return new XdocInstance(policy, deps.clock, deps.random);
   }
 }

@@ -50,8 +50,8 @@ describe('Engine', () => {
         const { token } = await h.engine.issue('fixture', req(ALICE));
         // The memory store keeps records apart from text (`get` never returns one): ask for records.
         const store = h.store as MemoryStore;
-        expect(store.getRecord(`fixture:token:${token}`)).to.equal(undefined);
-        expect(store.getRecord(`fixture:token:${sha256(token)}`)?.credentialId).to.equal('alice');
+        expect(await store.getRecord(`fixture:token:${token}`)).to.equal(undefined);
+        expect((await store.getRecord(`fixture:token:${sha256(token)}`))?.credentialId).to.equal('alice');
       });
     });
 

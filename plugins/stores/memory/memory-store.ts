@@ -54,8 +54,7 @@ const recordOf = (slot: Slot | undefined): TokenRecord | undefined => {
  * every write, so a stream of one-off keys cannot grow it without bound. The heap is two arrays,
  * keys and times (V8 keeps an array of numbers as raw doubles): no object per node.
  *
- * Token records are kept as objects (`RecordHolder`): no encoding on issue, no parsing on verify,
- * and those calls answer at once rather than with a promise.
+ * Token records are kept as objects (`RecordHolder`): no encoding on issue, no parsing on verify.
  *
  * Bounded: it holds at most `maxEntries` sessions and other values, and at most `maxCounters`
  * lockout counters; nothing is ever evicted to make room. A write that would hold one value more
@@ -133,17 +132,17 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom {
   }
 
   /** Held until `ttlMs` from now, or until the record's own expiry when that comes first (an expired record is never read). */
-  putRecord(key: string, record: TokenRecord, ttlMs: number): void {
+  async putRecord(key: string, record: TokenRecord, ttlMs: number): Promise<void> {
     const expiresAt = this.#clock.now() + ttlMs;
     if (record.expiresAt <= expiresAt) this.#hold(key, record, record.expiresAt);
     else this.#write(key, record, expiresAt);
   }
 
-  getRecord(key: string): TokenRecord | undefined {
+  async getRecord(key: string): Promise<TokenRecord | undefined> {
     return recordOf(this.#live(key));
   }
 
-  consumeRecord(key: string): TokenRecord | undefined {
+  async consumeRecord(key: string): Promise<TokenRecord | undefined> {
     const record = recordOf(this.#live(key));
     if (record !== undefined) this.#remove(key);
     return record;

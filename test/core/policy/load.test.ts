@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { serialize } from 'node:v8';
 import { PluginLoadError, PolicyInvalidError, type PolicyIssue } from '../../../core/errors.js';
 import { loadPolicies, loadPolicyText, type PolicyCatalog } from '../../../core/policy/load.js';
 import type { StyleManifest } from '../../../core/ports.js';
@@ -45,21 +44,6 @@ describe('core/policy/load', () => {
           output: { default: 'json', allowed: ['json'] },
           reuse: true, settings: {},
         });
-      });
-    });
-
-    describe('having a character beyond Latin-1 anywhere in the file', () => {
-      /** V8's serializer tags a one-byte string '"' and a two-byte one 'c': the only public view of it. */
-      const width = (text: string) => (serialize(text)[2] === 0x22 ? 'one-byte' : 'two-byte');
-      it('still gives one-byte strings for the Latin-1 values the request path builds on, and keeps the others', () => {
-        const text = '# CID + AppKey → a session GUID\nid: electa\nstyle: demo\ndescription: arrows → here, café\noutput: { param: Result }\ndemo: { greeting: hi }\n';
-        expect(width(text)).to.equal('two-byte');
-        const [policy] = load(text).policies;
-        expect(policy?.id).to.equal('electa');
-        expect([policy?.id, policy?.style, policy?.output.param, policy?.settings['greeting']].map((v) => width(v as string))).to.deep.equal(
-          ['one-byte', 'one-byte', 'one-byte', 'one-byte'],
-        );
-        expect(policy?.description).to.equal('arrows → here, café');
       });
     });
 
