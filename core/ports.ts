@@ -292,6 +292,8 @@ export interface PluginManifest {
   readonly styles?: readonly StyleManifest[];
   readonly encoders?: readonly string[];
   readonly stores?: readonly string[];
+  /** Names of the guard plugins the module binds under `TYPES.Guard`. */
+  readonly guards?: readonly string[];
 }
 
 /**

@@ -74,6 +74,8 @@ export interface RecordTable {
   get(key: string, policyId: string): Promise<TokenRecord | undefined>;
   /** Deletes the record in one atomic step with reading it: `true` for the one call that did (single use). */
   consume(key: string): Promise<boolean>;
+  /** Forgets the record (revocation): `true` when there was one. */
+  delete(key: string): Promise<boolean>;
 }
 
 /** Freezes a value and everything it holds. */
@@ -98,6 +100,7 @@ export function recordTable(store: Store): RecordTable {
       put: (key, record, ttlMs) => store.putRecord(key, freeze(record), ttlMs),
       get: (key) => store.getRecord(key),
       consume: async (key) => (await store.consumeRecord(key)) !== undefined,
+      delete: (key) => store.delete(key),
     };
   }
   const decoded = (text: string | undefined, policyId: string) => (text === undefined ? undefined : decodeRecord(text, policyId));
@@ -105,5 +108,6 @@ export function recordTable(store: Store): RecordTable {
     put: (key, record, ttlMs) => store.put(key, encodeRecord(record), ttlMs),
     get: async (key, policyId) => decoded(await store.get(key), policyId),
     consume: async (key) => (await store.consume(key)) !== undefined,
+    delete: (key) => store.delete(key),
   };
 }

@@ -2,6 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { PolicyInvalidError, type PolicyIssue } from '../errors.js';
+import type { GuardPlugin } from '../guard.js';
 import type { StyleManifest } from '../ports.js';
 import { ADVICE, SEMANTIC_CHECKS } from './checks.js';
 import { parsePolicyDocument, type PolicyDocument } from './document.js';
@@ -9,10 +10,11 @@ import type { Credential, IpBindingMode, IssueRoute, Policy, ProtectedRoute } fr
 import { validateDocument } from './validate.js';
 import { foldPath } from './paths.js';
 
-/** The names a policy may use: the styles (with their schemas) and the reply encoders. */
+/** The names a policy may use: the styles (with their schemas), the reply encoders and the guards (with the keys they own). */
 export interface PolicyCatalog {
   readonly styles: ReadonlyMap<string, StyleManifest>;
   readonly encoders: ReadonlySet<string>;
+  readonly guards: ReadonlyMap<string, GuardPlugin>;
 }
 
 export interface LoadOptions {
@@ -48,8 +50,15 @@ const routesOf = <T>(raw: Raw | Raw[] | undefined): T[] =>
     (r) => ({ ...r, methods: r['methods'] ?? ['GET', 'POST'], ...(r['format'] === undefined ? {} : { format: String(r['format']).toLowerCase() }) }) as T,
   );
 
+/** The values of the keys the guards own, as written. */
+function rulesOf(data: Raw, guards: ReadonlyMap<string, GuardPlugin>): Record<string, unknown> {
+  const rules: Record<string, unknown> = {};
+  for (const guard of guards.values()) for (const key of Object.keys(guard.keys)) if (data[key] !== undefined) rules[key] = data[key];
+  return rules;
+}
+
 /** The `Policy` of schema-valid data (defaults filled in, durations in ms). */
-function build(data: Raw, file: string): Policy {
+function build(data: Raw, file: string, guards: ReadonlyMap<string, GuardPlugin>): Policy {
   const ttl = (data['ttl'] ?? {}) as Raw;
   const defaultMs = ms(ttl['default']) ?? DEFAULT_TTL_MS;
   const ip = data['ipBinding'];
@@ -90,6 +99,7 @@ function build(data: Raw, file: string): Policy {
     reuse: data['reuse'] ?? true,
     logParams: data['log']?.['params'] ?? [],
     settings: (data[style] ?? {}) as Record<string, unknown>,
+    rules: rulesOf(data, guards),
   };
 }
 
@@ -112,7 +122,7 @@ function compileText(text: string, file: string, options: LoadOptions): Loaded {
   }
   // A reference that failed resolved to "", which the schema would flag again: say it once.
   const failedRefs = new Set(parsed.issues.map((i) => i.path));
-  const schemaIssues = validateDocument(document, options.catalog.styles).filter((i) => !failedRefs.has(i.path));
+  const schemaIssues = validateDocument(document, options.catalog).filter((i) => !failedRefs.has(i.path));
   issues.push(...schemaIssues);
   const data = document.data as Raw;
   const styleKnown = SEMANTIC_CHECKS[0] as (typeof SEMANTIC_CHECKS)[number];
@@ -123,10 +133,20 @@ function compileText(text: string, file: string, options: LoadOptions): Loaded {
     }
     return { issues, warnings: parsed.warnings };
   }
-  const policy = build(data, file);
+  const policy = build(data, file, options.catalog.guards);
+  let styleKnownToo = true;
   for (const check of SEMANTIC_CHECKS) {
     issues.push(...check.run({ document, data, policy, ...options.catalog }));
-    if (check === styleKnown && issues.length) break; // nothing else means anything without the style
+    // Nothing else means anything without the style.
+    if (check === styleKnown && issues.length) {
+      styleKnownToo = false;
+      break;
+    }
+  }
+  if (styleKnownToo) {
+    for (const guard of options.catalog.guards.values()) {
+      for (const found of guard.check?.(policy) ?? []) issues.push(document.issue(segmentsOf(found.path), found.message));
+    }
   }
   if (issues.length) return { issues, warnings: parsed.warnings };
   const warnings = [...parsed.warnings, ...ADVICE.flatMap((advice) => advice.run({ document, data, policy, ...options.catalog }))];
@@ -159,6 +179,10 @@ function crossCheck(loaded: readonly Loaded[]): PolicyIssue[] {
   }
   return issues;
 }
+
+/** The segments of a JSON pointer (`/lockout/per` → `['lockout', 'per']`); numbers stay text, as the document accepts. */
+const segmentsOf = (pointer: string): (string | number)[] =>
+  pointer === '' ? [] : pointer.slice(1).split('/').map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
 
 /** A file's issues in reading order. */
 const byPosition = (a: PolicyIssue, b: PolicyIssue): number => a.line - b.line || a.col - b.col;

@@ -4,7 +4,7 @@ import { parseDuration } from '../../core/duration.js';
 import {
   RequestInvalidError, TokenClaimError, TokenContextMismatchError, TokenExpiredError, TokenUndecryptableError,
 } from '../../core/errors.js';
-import { normalizeAddress } from '../../core/guards/ip.js';
+import { normalizeAddress } from '../../core/address.js';
 import type { Policy } from '../../core/policy/types.js';
 import type {
   Clock, Grant, GrantRequest, MintedToken, Random, SelfContainedStyle, TokenRecord, TokenRequest, TokenStyle, VerifyExpectations,

@@ -3,7 +3,7 @@ import { Ajv } from 'ajv';
 import { ManualClock } from '../../core/clock.js';
 import { CryptoRandom } from '../../core/random.js';
 import { TYPES } from '../../core/ids.js';
-import { encoderNameFor } from '../../core/guards/output.js';
+import { encoderNameFor } from '../../core/formats.js';
 import {
   isSelfContained, type Outcome, type Reply, type ReplyEncoder, type TokenRecord, type TokenRequest, type TokenStyle,
 } from '../../core/ports.js';

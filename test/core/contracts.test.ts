@@ -10,6 +10,8 @@ import { builtinModules } from '../../plugins/index.js';
 
 /** A promise-like that is not a native Promise, as another promise library (or hand-written code) makes. */
 const thenable = <T>(value: T): PromiseLike<T> => ({
+  // What this test is about: an object with `then` that is not a Promise.
+  // oxlint-disable-next-line unicorn/no-thenable
   then: (resolve, reject) => Promise.resolve(value).then(resolve, reject) as never,
 });
 

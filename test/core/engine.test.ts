@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tokenRequestFrom } from '../../core/request.js';
-import { LockoutGuard } from '../../core/guards/lockout.js';
+import { LockoutGuard } from '../../plugins/guards/lockout/index.js';
 import { sha256 } from '../../core/digest.js';
 import type { MemoryStore } from '../../plugins/stores/memory/index.js';
 import { bootFixture, rejection, FIXTURE_POLICY, type Harness } from '../helpers/boot.js';

@@ -123,7 +123,7 @@ const MISTAKES: readonly (readonly [string, string, readonly string[], Record<st
     'many.yaml',
     [
       '1:5: /id: expected text matching ^[a-z0-9][a-z0-9-]{0,62}$; got string "Many Errors"',
-      '3:1: /tll: unknown key "tll"; allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, ttl, ipBinding, lockout, output, reuse, log, emalidate, melissa, electa, xdoc',
+      '3:1: /tll: unknown key "tll"; allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, log, ttl, ipBinding, lockout, output, reuse, emalidate, melissa, electa, xdoc',
       '4:17: /ttl/default: expected a duration such as 300s, 20m or 99h; got string "soon"',
       '5:12: /ipBinding: expected one of: off, param, caller, required; got string "sometimes"',
       '6:8: /reuse: expected boolean, got number 1',

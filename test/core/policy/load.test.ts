@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { PluginLoadError, PolicyInvalidError, type PolicyIssue } from '../../../core/errors.js';
 import { loadPolicies, loadPolicyText, type PolicyCatalog } from '../../../core/policy/load.js';
 import type { StyleManifest } from '../../../core/ports.js';
+import { builtinGuards } from '../../../plugins/guards/index.js';
 
 const demo: StyleManifest = {
   name: 'demo',
@@ -16,7 +17,9 @@ const strict: StyleManifest = {
   settingsRequired: true,
   settingsSchema: { type: 'object', additionalProperties: false, required: ['key'], properties: { key: { type: 'string' } } },
 };
-const catalog: PolicyCatalog = { styles: new Map([['demo', demo], ['strict', strict]]), encoders: new Set(['json', 'demo-xml']) };
+/** The built-in guards own ttl, ipBinding, lockout, output and reuse. */
+const guards = new Map(builtinGuards.map((guard) => [guard.name, guard]));
+const catalog: PolicyCatalog = { styles: new Map([['demo', demo], ['strict', strict]]), encoders: new Set(['json', 'demo-xml']), guards };
 const FILE = '/policies/p.yaml';
 
 function issuesOf(text: string, env: Record<string, string> = {}): PolicyIssue[] {
@@ -42,7 +45,7 @@ describe('core/policy/load', () => {
           ttl: { defaultMs: 300_000, minMs: 1_000, maxMs: 86_400_000 },
           ipBinding: { mode: 'off', param: 'IP' },
           output: { default: 'json', allowed: ['json'] },
-          reuse: true, settings: {},
+          reuse: true, settings: {}, rules: {},
         });
       });
     });
@@ -71,6 +74,13 @@ describe('core/policy/load', () => {
           lockout: { threshold: 5, windowMs: 900_000, durationMs: 3_600_000, per: ['credential', 'address'] },
           output: { param: 'Result', default: 'xml', allowed: ['json', 'xml'] },
           reuse: false, logParams: [], settings: { greeting: 'hi' },
+          rules: {
+            ttl: { default: '20m', min: '300s', max: '99h' },
+            ipBinding: { mode: 'param', param: 'Addr' },
+            lockout: { threshold: 5, window: '15m', duration: '1h', per: ['credential', 'address'] },
+            output: { param: 'Result', default: 'XML', allowed: ['json', 'xml'] },
+            reuse: false,
+          },
         });
       });
       it('is deeply frozen', () => {
@@ -91,7 +101,7 @@ describe('core/policy/load', () => {
         const issues = brief(issuesOf('id: P!\nstyle: demo\ntll: 5m\nttl: { default: 5 minutes }\nreuse: "yes"\n'));
         expect(issues).to.deep.equal([
           '1:5 /id expected text matching ^[a-z0-9][a-z0-9-]{0,62}$; got string "P!"',
-          '3:1 /tll unknown key "tll"; allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, ttl, ipBinding, lockout, output, reuse, log, demo, strict',
+          '3:1 /tll unknown key "tll"; allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, log, ttl, ipBinding, lockout, output, reuse, demo, strict',
           '4:17 /ttl/default expected a duration such as 300s, 20m or 99h; got string "5 minutes"',
           '5:8 /reuse expected boolean, got string "yes"',
         ]);
@@ -221,7 +231,7 @@ describe('core/policy/load', () => {
       const broken: StyleManifest = { name: 'broken', kind: 'opaque', settingsRequired: false, settingsSchema: { type: 'object', propertys: {} } };
       const styles = new Map([['demo', demo], ['broken', broken]]);
       try {
-        loadPolicyText('id: p\nstyle: demo\n', FILE, { catalog: { styles, encoders: new Set(['json']) }, env: {} });
+        loadPolicyText('id: p\nstyle: demo\n', FILE, { catalog: { styles, encoders: new Set(['json']), guards }, env: {} });
         expect.fail('expected PluginLoadError');
       } catch (err) {
         expect(err).to.be.instanceOf(PluginLoadError);

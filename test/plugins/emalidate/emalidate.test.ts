@@ -20,7 +20,7 @@ function policyWith(settings: Record<string, unknown>): Policy {
     id: 'em', style: 'emalidate', source: '/x/em.yaml', caseInsensitiveParams: false, caseInsensitivePaths: false, logParams: [], routes: [], protectedRoutes: [],
     ttl: { defaultMs: 300_000, minMs: 1_000, maxMs: 3_600_000 }, ipBinding: { mode: 'off', param: 'IP' },
     output: { default: 'json', allowed: ['json'] }, reuse: true,
-    settings: { issuer: 'emalidate.com', subject: 'user-1', keys: [{ kid: 'k1', secret: SECRET }], ...settings },
+    settings: { issuer: 'emalidate.com', subject: 'user-1', keys: [{ kid: 'k1', secret: SECRET }], ...settings }, rules: {},
   }) as Policy;
 }
 

@@ -1,9 +1,9 @@
-import { sha256 } from '../digest.js';
-import { LockedOutError, StoreFullError } from '../errors.js';
-import type { Policy } from '../policy/types.js';
-import { hasCounterRoom, type Store, type TokenRequest } from '../ports.js';
-import { formatDuration } from '../duration.js';
-import { normalizeAddress } from './ip.js';
+import { sha256 } from '../../../core/digest.js';
+import { LockedOutError, StoreFullError } from '../../../core/errors.js';
+import type { Policy } from '../../../core/policy/types.js';
+import { hasCounterRoom, type Store, type TokenRequest } from '../../../core/ports.js';
+import { formatDuration } from '../../../core/duration.js';
+import { normalizeAddress } from '../../../core/address.js';
 
 /** The subjects a failed attempt is counted against: the credential and/or the address. */
 export interface LockoutSubject {
