@@ -6,6 +6,7 @@ export { Engine, PolicySet, type Issued, type Introspection } from './engine.js'
 export { assemble, storeNameOf, type AssembleOptions, type Assembly } from './container.js';
 export { PluginRegistry } from './registry.js';
 export { loadPluginModule } from './plugin-loader.js';
+export { definePlugin, type PluginDescription, type PluginModule, type StylePart, type EncoderPart, type StorePart } from './plugin.js';
 export { TYPES } from './ids.js';
 export { SystemClock, ManualClock } from './clock.js';
 export { CryptoRandom } from './random.js';

@@ -2,6 +2,8 @@ import { AssertionError } from 'node:assert';
 import { expect } from 'chai';
 import { ContainerModule } from 'inversify';
 import { TYPES } from '../../../core/ids.js';
+import { definePlugin } from '../../../core/plugin.js';
+import type { ReplyEncoder, StoreFactory, TokenStyle } from '../../../core/ports.js';
 import { assertConformance, CONFORMANCE_CHECKS, runConformance, type ConformanceOptions, type ConformanceReport } from '../../../server/testkit/index.js';
 import { FIXTURE_PLUGIN, FIXTURE_POLICY } from '../../helpers/boot.js';
 
@@ -39,8 +41,8 @@ describe('server/testkit (the conformance kit)', () => {
         ]);
         expect(report.results.filter((r) => r.status === 'passed')).to.have.length(CONFORMANCE_CHECKS.length - 8);
       });
-      it('says which manifest name has no binding', () => {
-        expect(lines(report, 'manifest: every')).to.deep.equal(['a manifest lists encoder "leaky-xml" but the module binds no ReplyEncoder whenNamed("leaky-xml")']);
+      it('says which encoder cannot encode', () => {
+        expect(lines(report, 'manifest: every')).to.deep.equal(['the ReplyEncoder bound as "leaky-xml" has no encode() method']);
       });
       it('catches a verify that never checks expiry or the bound address', () => {
         expect(lines(report, 'expiry')).to.deep.equal(['an expired token was accepted; expected a refusal with ERR_TOKEN_EXPIRED or ERR_TOKEN_UNKNOWN']);
@@ -72,20 +74,33 @@ describe('server/testkit (the conformance kit)', () => {
       });
     });
 
-    describe('having a module that binds a style without a name and lists it nowhere', () => {
-      it('fails the manifest check, naming the binding', async () => {
-        const sloppy = new ContainerModule(({ bind }) => {
-          bind(TYPES.TokenStyle).toConstantValue({ create: () => ({}) });
-          bind(TYPES.ReplyEncoder).toConstantValue({ encode: () => ({}) }).whenNamed('sloppy-json');
-          bind(TYPES.PluginManifest).toConstantValue({ name: 'sloppy', styles: [{ name: 'sloppy', kind: 'opaque', settingsSchema: { type: 'object' }, settingsRequired: 'no' }] });
+    describe('having a plugin whose parts lack what their kind needs', () => {
+      it('fails the manifest check, naming each part', async () => {
+        const sloppy = definePlugin({
+          name: 'sloppy',
+          styles: [{ name: 'sloppy', kind: 'opaque', settingsSchema: { type: 'object' }, settingsRequired: 'no' as unknown as boolean, style: {} as TokenStyle }],
+          encoders: [{ name: 'sloppy-json', encoder: {} as ReplyEncoder }],
+          stores: [{ name: 'sloppy', factory: 'memory' as unknown as StoreFactory }],
         });
         const report = await runConformance({ ...FIXTURE, plugins: [FIXTURE_PLUGIN, sloppy] });
         expect(lines(report, 'manifest: every')).to.deep.equal([
           'style "sloppy" does not say whether settingsRequired',
-          'a manifest lists style "sloppy" but the module binds no TokenStyle whenNamed("sloppy")',
-          'the module binds a TokenStyle without whenNamed(name): the engine finds plugins by name',
-          'the module binds ReplyEncoder "sloppy-json" but no manifest lists it',
+          'the TokenStyle bound as "sloppy" has no create() method',
+          'the ReplyEncoder bound as "sloppy-json" has no encode() method',
+          'the StoreFactory bound as "sloppy" is not a function',
         ]);
+      });
+    });
+
+    describe('having a hand-written ContainerModule (the shape before definePlugin)', () => {
+      it('still loads it, and names a manifest entry it never binds', async () => {
+        const handWritten = new ContainerModule(({ bind }) => {
+          bind(TYPES.ReplyEncoder).toConstantValue({ encode: () => ({}) }).whenNamed('by-hand-json');
+          bind(TYPES.PluginManifest).toConstantValue({ name: 'by-hand', encoders: ['by-hand-json', 'by-hand-xml'] });
+        });
+        const report = await runConformance({ ...FIXTURE, plugins: [FIXTURE_PLUGIN, handWritten] });
+        expect(lines(report, 'manifest: every')).to.deep.equal(['a manifest lists encoder "by-hand-xml" but the module binds no ReplyEncoder whenNamed("by-hand-xml")']);
+        expect(result(report, 'round trip').status).to.equal('passed');
       });
     });
 
