@@ -6,6 +6,8 @@ export { Engine, PolicySet, type Issued, type Introspection } from './engine.js'
 export { assemble, storeNameOf, type AssembleOptions, type Assembly } from './container.js';
 export { PluginRegistry } from './registry.js';
 export { loadPluginModule } from './plugin-loader.js';
+export { describeError, jsonErrorReply, vendorCode, bearerChallenge } from './reply.js';
+export { xml, xmlTemplate } from './xml.js';
 export { definePlugin, type PluginDescription, type PluginModule, type StylePart, type EncoderPart, type StorePart } from './plugin.js';
 export { TYPES } from './ids.js';
 export { SystemClock, ManualClock } from './clock.js';
@@ -35,5 +37,5 @@ export {
   MetricsUnauthorizedError,
   StoreUnavailableError, StoreFullError, StoreOptionsInvalidError, NotFoundError, MethodNotAllowedError, BodyTooLargeError, BodyInvalidError,
   InternalError,
-  type ErrorDetails, type PolicyIssue,
+  type ErrorDetails, type PolicyIssue, type ErrorCode,
 } from './errors.js';

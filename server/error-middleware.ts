@@ -4,7 +4,7 @@ import {
 } from '../core/errors.js';
 import type { Engine, PolicySet } from '../core/engine.js';
 import type { Logger, Reply, TokenRequest } from '../core/ports.js';
-import { describeError, errorHeaders } from '../plugins/encoders/json/json-encoder.js';
+import { jsonErrorReply } from '../core/reply.js';
 import { errorField, scrubberFor, type Scrubber } from './logging.js';
 import type { RequestKind } from './metrics.js';
 import { tokenRequestOf } from './params.js';
@@ -49,10 +49,12 @@ function queryRequest(ctx: Context, engine: Engine, state: RouteState & { policy
   }
 }
 
-function send(ctx: Context, reply: Reply): void {
+/** Sends an error's reply: the headers the error carries, then the encoder's own (which win on a clash). */
+function send(ctx: Context, reply: Reply, error: TokenSmithError): void {
   ctx.status = reply.status;
   ctx.type = reply.contentType;
   ctx.body = reply.body;
+  if (error.headers) ctx.set(error.headers);
   if (reply.headers) ctx.set(reply.headers);
 }
 
@@ -77,19 +79,13 @@ export function errorMiddleware(engine: Engine, logger: Logger, scrub: Scrubber 
       if (state.policyId !== undefined) {
         try {
           const request = state.tokenRequest ?? queryRequest(ctx, engine, { ...state, policyId: state.policyId });
-          send(ctx, engine.reply(state.policyId, { ok: false, error }, request, state.policySet));
+          send(ctx, engine.reply(state.policyId, { ok: false, error }, request, state.policySet), error);
           return;
         } catch (encodeError) {
           logger.error({ error: errorField(encodeError, scrub, ctx), policy: state.policyId, path: ctx.path }, 'reply encoder failed');
         }
       }
-      const headers = errorHeaders(error);
-      send(ctx, {
-        status: error.status,
-        contentType: 'application/json',
-        body: JSON.stringify(describeError(error)),
-        ...(headers === undefined ? {} : { headers }),
-      });
+      send(ctx, jsonErrorReply(error), error);
     }
   };
 }

@@ -1,6 +1,8 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { Engine, PolicySet } from '../core/engine.js';
-import type { TokenRecord } from '../core/ports.js';
+import { TokenSmithError } from '../core/errors.js';
+import type { TokenRecord, TokenRequest } from '../core/ports.js';
+import { bearerChallenge } from '../core/reply.js';
 import { TrustedProxies, clientAddress } from './client-ip.js';
 import type { RouteState } from './error-middleware.js';
 import { tokenRequestOf } from './params.js';
@@ -20,6 +22,15 @@ export function addressOf(ctx: Context, trusted: TrustedProxies): string {
 }
 
 const NO_PROXIES = new TrustedProxies([]);
+
+/**
+ * Whether a refusal is of a token the caller sent as `Authorization: Bearer`, and so gets an
+ * RFC 6750 challenge. A token still missing though a bearer was sent means the policy's style
+ * takes its token elsewhere (Melissa's `id`): that refusal is not about the bearer.
+ */
+function refusedBearer(err: unknown, request: TokenRequest): err is TokenSmithError {
+  return err instanceof TokenSmithError && request.bearer !== undefined && err.code !== 'ERR_TOKEN_MISSING';
+}
 
 /**
  * Protects a host's own route with a policy's tokens: the token is taken where the policy's
@@ -55,7 +66,11 @@ export function requireToken(engine: Engine, policyId: string, options: RequireT
     state.policyId = policyId;
     const request = tokenRequestOf(ctx, policy.caseInsensitiveParams, addressOf(ctx, trusted), shape);
     state.tokenRequest = request;
-    state.token = await engine.verify(policyId, undefined, request, expect, set);
+    try {
+      state.token = await engine.verify(policyId, undefined, request, expect, set);
+    } catch (err) {
+      throw refusedBearer(err, request) ? bearerChallenge(err, policyId) : err;
+    }
     await next();
   };
 }

@@ -1,7 +1,7 @@
 import { definePlugin } from '../../../core/plugin.js';
 import { JsonEncoder } from './json-encoder.js';
 
-export { JsonEncoder, describeError, errorHeaders } from './json-encoder.js';
+export { JsonEncoder } from './json-encoder.js';
 
 /** The generic `json` reply encoder. */
 const plugin = definePlugin({ name: 'json-encoder', encoders: [{ name: 'json', encoder: new JsonEncoder() }] });
