@@ -13,7 +13,7 @@ import { scrubberFor } from './logging.js';
 import { Metrics, type RequestKind } from './metrics.js';
 import { tokenRequestOf } from './params.js';
 import { requestLog } from './request-log.js';
-import { addressOf, requireToken, type TokenState } from './require-token.js';
+import { addressOf, requireToken, type RequestState } from './require-token.js';
 
 export interface AppOptions {
   readonly engine: Engine;
@@ -82,7 +82,7 @@ export function createApp(options: AppOptions): Koa {
   app.use(async function policyRoutes(ctx: Context, next: Next): Promise<void> {
     const route = routesFor().get(ctx.path);
     if (route === undefined) return next();
-    const state = ctx.state as TokenState;
+    const state = ctx.state as RequestState;
     state.policySet = route.set;
     state.kind = route.kind;
     state.policyId = route.policy.id;
@@ -152,7 +152,7 @@ function issueHandler(engine: Engine, set: PolicySet, policy: Policy, route: Iss
   const required = Object.entries(route.require ?? {});
   return async function issueToken(ctx: Context): Promise<void> {
     const request = tokenRequestOf(ctx, policy.caseInsensitiveParams, addressOf(ctx, trusted), shape);
-    (ctx.state as TokenState).tokenRequest = request;
+    (ctx.state as RequestState).tokenRequest = request;
     for (const [name, value] of required) {
       if (request.param(name) !== value) throw new RequestInvalidError(`parameter ${name} must be ${value}`, { policyId, claim: name });
     }
@@ -168,7 +168,7 @@ function issueHandler(engine: Engine, set: PolicySet, policy: Policy, route: Iss
 
 /** The body of a policy's demo protected route: what the token says, never the token. */
 async function protectedDemo(ctx: Context, _next: Next): Promise<void> {
-  const record = (ctx.state as TokenState).token;
+  const record = (ctx.state as RequestState).token;
   ctx.body = { ok: true, policy: record?.policyId, sub: record?.subject, scope: record?.scopes, exp: record && Math.floor(record.expiresAt / 1000) };
 }
 
@@ -190,7 +190,7 @@ function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody:
   const router = new Router();
   const isAdmin = bearerMatcher(adminSecret);
   const kind = (name: RequestKind): Middleware => async function markKind(ctx, next) {
-    (ctx.state as TokenState).kind = name;
+    (ctx.state as RequestState).kind = name;
     await next();
   };
   const authorize: Middleware = async function authorizeAdmin(ctx, next) {
@@ -207,7 +207,7 @@ function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody:
     if (typeof token !== 'string' || token === '') throw new RequestInvalidError('parameter token is required', { claim: 'token' });
     if (policy !== undefined && typeof policy !== 'string') throw new RequestInvalidError('parameter policy must be text', { claim: 'policy' });
     // Only a policy that exists is named in logs and metrics: the caller's text is not logged.
-    if (policy !== undefined && engine.served.has(policy)) (ctx.state as TokenState).subjectPolicy = policy;
+    if (policy !== undefined && engine.served.has(policy)) (ctx.state as RequestState).subjectPolicy = policy;
     return { token, policy };
   };
   router.get('/healthz', function health(ctx) {
@@ -223,7 +223,7 @@ function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody:
   router.post('/introspect', kind('introspect'), authorize, async function introspect(ctx) {
     const { token, policy } = tokenOf(ctx);
     const found = await engine.introspect(token, policy);
-    if (found.active) (ctx.state as TokenState).subjectPolicy = found['policy'] as string;
+    if (found.active) (ctx.state as RequestState).subjectPolicy = found['policy'] as string;
     ctx.body = found;
     ctx.set('cache-control', 'no-store');
   });

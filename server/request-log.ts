@@ -2,7 +2,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../core/ports.js';
 import type { TrustedProxies } from './client-ip.js';
 import type { Metrics } from './metrics.js';
-import { addressOf, type TokenState } from './require-token.js';
+import { addressOf, type RequestState } from './require-token.js';
 
 /**
  * One JSON line and one metrics record per token request (issue, verify, introspect, revoke):
@@ -16,7 +16,7 @@ export function requestLog(logger: Logger, metrics: Metrics, trusted: TrustedPro
   return async function logTokenRequest(ctx: Context, next: Next): Promise<void> {
     const start = performance.now();
     await next();
-    const state = ctx.state as TokenState;
+    const state = ctx.state as RequestState;
     const kind = state.kind;
     if (kind === undefined) return;
     const ms = performance.now() - start;

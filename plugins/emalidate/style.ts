@@ -5,7 +5,7 @@ type CryptoKey = webcrypto.CryptoKey;
 import { parseDuration } from '../../core/duration.js';
 import {
   RequestInvalidError, TokenAlgorithmError, TokenClaimError, TokenExpiredError, TokenKeyUnknownError, TokenMalformedError,
-  TokenSignatureError, TokenSmithError,
+  TokenSignatureError, isTokenSmithError, type TokenSmithError,
 } from '../../core/errors.js';
 import type { Policy } from '../../core/policy/types.js';
 import type {
@@ -39,7 +39,7 @@ async function importKeys(settings: EmalidateSettings, algorithms: readonly Hmac
 
 /** jose's errors as ours, each with its own stable code. */
 function translate(err: unknown, policyId: string): TokenSmithError {
-  if (err instanceof TokenSmithError) return err;
+  if (isTokenSmithError(err)) return err;
   if (err instanceof errors.JWTExpired) return new TokenExpiredError('the token has expired', { policyId, claim: 'exp' });
   if (err instanceof errors.JWTClaimValidationFailed) {
     return new TokenClaimError(`claim ${err.claim} is invalid (${err.reason})`, { policyId, claim: err.claim, reason: err.reason });
@@ -104,7 +104,9 @@ class EmalidateInstance implements SelfContainedStyle {
 
   mint(grant: Grant): MintedToken {
     const { kid, hash, key, header } = this.#signing;
-    const subject = grant.subject ?? this.#settings.subject;
+    // Every token has a sub (verify requires it): the credential's subject, the policy's, or the credential id.
+    // The policy check refuses a policy where none of them exists.
+    const subject = grant.subject ?? this.#settings.subject ?? grant.credentialId;
     const payload: JWTPayload = {
       iss: this.#settings.issuer,
       ...(subject === undefined ? {} : { sub: subject }),
