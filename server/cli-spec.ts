@@ -59,7 +59,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [
       POLICIES,
       { name: 'host', type: 'string', arg: 'HOST', env: 'TOKENSMITH_HOST', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 or :: for every interface)' },
-      { name: 'port', type: 'string', arg: 'N', env: 'TOKENSMITH_PORT, then PORT', default: '8080', help: 'port to listen on; 0 picks a free one' },
+      { name: 'port', type: 'string', arg: 'N', env: 'TOKENSMITH_PORT', default: '8080', help: 'port to listen on; 0 picks a free one; PORT is read after TOKENSMITH_PORT' },
       STORE,
       PLUGIN,
       { name: 'trust-proxy', type: 'string', arg: 'ADDR[,CIDR…]', env: 'TOKENSMITH_TRUSTED_PROXIES', help: 'peers whose X-Forwarded-For is believed' },

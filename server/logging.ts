@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
+import { Writable } from 'node:stream';
 import type { PolicySet } from '../core/engine.js';
 import type { Policy } from '../core/policy/types.js';
 
@@ -47,7 +48,7 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const destination = options.destination ?? 2;
   const stream =
     options.format === 'pretty'
-      ? pretty({ destination, sync: true, colorize: options.colorize ?? false, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      ? pretty({ destination: typeof destination === 'object' ? asWritable(destination) : destination, sync: true, colorize: options.colorize ?? false, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
       : typeof destination === 'object'
         ? destination
         : lineDestination(destination);
@@ -72,6 +73,17 @@ function lineDestination(dest: number | string): DestinationStream {
     flush: (cb?: (err?: Error) => void) => sonic.flush(cb),
     flushSync: () => sonic.flushSync(),
   } as DestinationStream;
+}
+
+/** pino-pretty writes to a Node stream; a destination may be any object with `write(line)`. */
+function asWritable(destination: DestinationStream): Writable {
+  if (destination instanceof Writable) return destination;
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      destination.write(chunk.toString());
+      done();
+    },
+  });
 }
 
 /** Writes what the logger buffered; resolves when done (or at once for destinations that do not buffer). */

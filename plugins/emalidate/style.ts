@@ -115,6 +115,8 @@ class EmalidateInstance implements SelfContainedStyle {
       jti: grant.tokenId,
       kid,
       ...(grant.boundAddress === undefined ? {} : { cip: grant.boundAddress }),
+      // The credential the token was issued to, so that verify gives back the record issue made (the kit's round trip).
+      ...(grant.credentialId === undefined ? {} : { cid: grant.credentialId }),
       ...(grant.scopes.length ? { scope: grant.scopes.join(' ') } : {}),
     };
     const input = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
@@ -173,6 +175,7 @@ class EmalidateInstance implements SelfContainedStyle {
   #record(payload: JWTPayload): TokenRecord {
     const scope = typeof payload['scope'] === 'string' ? payload['scope'] : '';
     const cip = payload['cip'];
+    const cid = payload['cid'];
     return {
       tokenId: String(payload.jti),
       policyId: this.#policy.id,
@@ -181,6 +184,7 @@ class EmalidateInstance implements SelfContainedStyle {
       issuedAt: (payload.iat as number) * 1000,
       expiresAt: (payload.exp as number) * 1000,
       ...(typeof cip === 'string' ? { boundAddress: cip } : {}),
+      ...(typeof cid === 'string' ? { credentialId: cid } : {}),
       claims: payload,
     };
   }
