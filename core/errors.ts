@@ -292,7 +292,11 @@ export function isTokenSmithError(err: unknown): err is TokenSmithError {
   return typeof err === 'object' && err !== null && (err as { [BRAND]?: unknown })[BRAND] === true && typeof (err as { code?: unknown }).code === 'string';
 }
 
-/** Whether `err` is a tokensmith error with this code (from any copy of the package). */
+/**
+ * Whether `err` is a tokensmith error with this code (from any copy of the package).
+ *
+ * @example if (hasCode(err, 'ERR_LOCKED_OUT')) ctx.set('retry-after', String(Math.ceil((err as LockedOutError).retryAfterMs / 1000)));
+ */
 export function hasCode<C extends string>(err: unknown, code: C): err is TokenSmithError & { readonly code: C } {
   return isTokenSmithError(err) && err.code === code;
 }

@@ -17,7 +17,7 @@ import { boot, type Booted } from './bootstrap.js';
 import { assemble } from '../core/container.js';
 import { builtinModules } from '../plugins/index.js';
 import { loadPluginModule } from '../core/plugin-loader.js';
-import { COMMANDS, UsageError, commandHelp, commandNamed, globalHelp, parseCommand, type Values } from './cli-spec.js';
+import { UsageError, commandHelp, commandNamed, globalHelp, parseCommand, type Values } from './cli-spec.js';
 import { drainable, settling } from './lifecycle.js';
 import { createLogger, flushLogger, type LogFormat } from './logging.js';
 import { Metrics } from './metrics.js';

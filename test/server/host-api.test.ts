@@ -38,9 +38,8 @@ describe('the host API in a Koa app of one’s own', () => {
     return listen(app);
   }
 
-  async function fixtureToken(url: string, scope: string): Promise<string> {
+  async function fixtureToken(scope: string): Promise<string> {
     const issued = await booted.engine.issue('fixture', root.tokenRequestFrom({ client_id: 'alice', client_secret: 'alice-secret-0001', scope }, '127.0.0.1'));
-    void url;
     return issued.token;
   }
 
@@ -55,12 +54,12 @@ describe('the host API in a Koa app of one’s own', () => {
           const missing = await fetch(`${http.url}/mine`);
           expect([missing.status, missing.headers.get('www-authenticate')]).to.deep.equal([401, 'Bearer realm="fixture"']);
           expect(await missing.json()).to.deep.equal({ error: 'ERR_TOKEN_MISSING', error_description: 'no token presented' });
-          const read = await fixtureToken(http.url, 'read');
+          const read = await fixtureToken('read');
           const scope = await fetch(`${http.url}/mine`, { headers: { authorization: `Bearer ${read}` } });
           expect(scope.status).to.equal(403);
           expect(scope.headers.get('www-authenticate')).to.equal('Bearer realm="fixture", error="insufficient_scope", error_description="ERR_TOKEN_SCOPE", scope="write"');
           expect(await scope.json()).to.deep.equal({ error: 'ERR_TOKEN_SCOPE', error_description: 'the token does not carry scope write' });
-          const write = await fixtureToken(http.url, 'write');
+          const write = await fixtureToken('write');
           const ok = await fetch(`${http.url}/mine`, { headers: { authorization: `Bearer ${write}` } });
           expect([ok.status, await ok.json()]).to.deep.equal([200, { subject: 'user-alice' }]);
           // A vendor policy answers in its own format (Melissa: 200 with its result code), without a challenge.
