@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { COMMANDS } from '../../server/cli-spec.js';
+import { listeningUrl } from '../helpers/http.js';
 
 const DOCS = ['README.md', 'docs/policies.md', 'docs/plugins.md', 'examples/README.md'];
 
@@ -64,15 +65,7 @@ describe('the commands in README.md and docs/', () => {
       const env = { ...shell, ...Object.fromEntries([...script.matchAll(/(SHOP_[A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]])) };
       const child = spawn('bash', ['--norc', '--noprofile', '-c', serveLine.replace('--port 8081', '--port 0')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
       try {
-        const url = await new Promise<string>((ok, fail) => {
-          let out = '';
-          child.stdout.on('data', (d: Buffer) => {
-            out += d.toString();
-            const m = /listening on (\S+)/.exec(out);
-            if (m) ok(m[1] as string);
-          });
-          child.once('exit', (code) => fail(new Error(`serve exited ${code}`)));
-        });
+        const url = await listeningUrl(child);
         // What the block's curl lines send.
         const body = 'client_id=web-shop&client_secret=change-me-0123456789';
         const res = await fetch(`${url}/shop/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { boot, type Booted } from '../../server/bootstrap.js';
 import { createApp } from '../../server/app.js';
 import { createHost, type Host } from '../../examples/koa-host/host.js';
-import { listen } from '../helpers/http.js';
+import { listen, listeningUrl } from '../helpers/http.js';
 
 /**
  * The outside examples are packages of their own (each has a package.json), so `tokensmith`
@@ -62,15 +62,7 @@ describe('examples/', () => {
     it('runs as a program (dist/examples/koa-host/main.js)', async () => {
       const child = spawn(process.execPath, ['dist/examples/koa-host/main.js'], { env: { PATH: process.env['PATH'] ?? '', PORT: '0', ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
       try {
-        const url = await new Promise<string>((resolveUrl, reject) => {
-          let out = '';
-          child.stdout.on('data', (d: Buffer) => {
-            out += d.toString();
-            const m = /listening on (\S+)/.exec(out);
-            if (m) resolveUrl(m[1] as string);
-          });
-          child.once('exit', (code) => reject(new Error(`example host exited ${code}`)));
-        });
+        const url = await listeningUrl(child);
         const res = await fetch(`${url}/orders`);
         expect([res.status, ((await res.json()) as { error: string }).error]).to.deep.equal([401, 'ERR_TOKEN_MISSING']);
       } finally {
