@@ -58,7 +58,7 @@ function version(): string {
 function examplePolicies(): string {
   const dir = fileURLToPath(new URL('../../policies', import.meta.url));
   const rel = relative(process.cwd(), dir);
-  return rel === '' ? '.' : rel.startsWith('..') && rel.split('/').length > 4 ? dir : rel;
+  return rel === '' ? '.' : rel.startsWith('..') ? dir : rel;
 }
 
 function paramsOf(list: readonly string[] | undefined, command: string): Record<string, string> {
@@ -79,7 +79,7 @@ function paramsOf(list: readonly string[] | undefined, command: string): Record<
  */
 export async function main(argv: readonly string[], io: CliIO, signal?: AbortSignal): Promise<number> {
   const [command, ...rest] = argv;
-  let spec = command === undefined ? undefined : commandNamed(command);
+  const spec = command === undefined ? undefined : commandNamed(command);
   try {
     if (command === '--version' || command === '-V') {
       io.out(version());
@@ -110,10 +110,7 @@ export async function main(argv: readonly string[], io: CliIO, signal?: AbortSig
           return 0;
         }
         const named = commandNamed(about);
-        if (named === undefined) {
-          spec = undefined;
-          throw new UsageError(`unknown command "${about}"`);
-        }
+        if (named === undefined) throw new UsageError(`unknown command "${about}"`);
         io.out(commandHelp(named));
         return 0;
       }
@@ -136,16 +133,15 @@ export async function main(argv: readonly string[], io: CliIO, signal?: AbortSig
       }
     }
   } catch (err) {
-    return report(err, io, spec?.name);
+    return report(err, io);
   }
 }
 
 /** Prints a failure the way its kind asks for; the exit code. */
-function report(err: unknown, io: CliIO, command: string | undefined): number {
+function report(err: unknown, io: CliIO): number {
   if (err instanceof UsageError) {
-    const about = err.command ?? command;
     io.err(`tokensmith: ${err.message}`);
-    io.err(about === undefined ? 'Run "tokensmith --help" for the commands.' : `Run "tokensmith ${about} --help" for its flags.`);
+    io.err(err.command === undefined ? 'Run "tokensmith --help" for the commands.' : `Run "tokensmith ${err.command} --help" for its flags.`);
     return 2;
   }
   if (err instanceof CliError) {
