@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * try { await engine.verify('emalidate', token, request) }
- * catch (err) { if (err instanceof TokenSmithError && err.code === 'ERR_TOKEN_EXPIRED') … }
+ * catch (err) { if (isTokenSmithError(err) && err.code === 'ERR_TOKEN_EXPIRED') … }
  * ```
  */
 export interface ErrorDetails {
@@ -21,8 +21,17 @@ export interface ErrorDetails {
   cause?: unknown;
 }
 
+/**
+ * The mark every tokensmith error carries, shared by every copy of the package through the
+ * global symbol registry: a plugin that resolved its own copy of `tokensmith` throws errors of
+ * that copy's classes, which `instanceof` in the host's copy does not recognise.
+ */
+const BRAND = Symbol.for('tokensmith/error');
+
 export abstract class TokenSmithError extends Error {
   abstract readonly code: string;
+  /** See {@link isTokenSmithError}. */
+  readonly [BRAND] = true;
   /** HTTP status used when the error reaches a client. */
   readonly status: number = 400;
   /** Whether `message` may be shown to a client. */
@@ -283,7 +292,28 @@ export class InternalError extends TokenSmithError {
   override readonly expose = false;
 }
 
-/** Narrowing helper for `catch` blocks. */
+/**
+ * Whether `err` is a tokensmith error, from this copy of the package or any other: by the
+ * shared brand and a text `code`, not by `instanceof` alone. The engine, the error middleware
+ * and the CLI recognise errors with it, so that a plugin with a second copy of tokensmith in its
+ * own `node_modules` still gets its refusals rendered with their codes.
+ *
+ * @example
+ * ```ts
+ * try { await engine.verify('emalidate', token, request) }
+ * catch (err) { if (isTokenSmithError(err)) console.log(err.code); else throw err; }
+ * ```
+ */
 export function isTokenSmithError(err: unknown): err is TokenSmithError {
-  return err instanceof TokenSmithError;
+  if (err instanceof TokenSmithError) return true;
+  return typeof err === 'object' && err !== null && (err as { [BRAND]?: unknown })[BRAND] === true && typeof (err as { code?: unknown }).code === 'string';
+}
+
+/**
+ * Whether `err` is a tokensmith error with this code (from any copy of the package).
+ *
+ * @example if (hasCode(err, 'ERR_LOCKED_OUT')) ctx.set('retry-after', String(Math.ceil((err as LockedOutError).retryAfterMs / 1000)));
+ */
+export function hasCode<C extends string>(err: unknown, code: C): err is TokenSmithError & { readonly code: C } {
+  return isTokenSmithError(err) && err.code === code;
 }

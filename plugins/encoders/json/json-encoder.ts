@@ -1,6 +1,6 @@
 import type { Outcome, Reply, ReplyEncoder } from '../../../core/ports.js';
 import type { TokenSmithError } from '../../../core/errors.js';
-import { LockedOutError } from '../../../core/errors.js';
+import { hasCode, type LockedOutError } from '../../../core/errors.js';
 
 /** What a client sees of an error: its code, and its message only when the error allows it. */
 export function describeError(error: TokenSmithError): { error: string; error_description: string } {
@@ -9,7 +9,8 @@ export function describeError(error: TokenSmithError): { error: string; error_de
 
 /** Extra headers an error asks for (`Retry-After` on a lockout). */
 export function errorHeaders(error: TokenSmithError): Record<string, string> | undefined {
-  return error instanceof LockedOutError ? { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) } : undefined;
+  // By code, not instanceof: the error may come from a plugin's own copy of tokensmith.
+  return hasCode(error, 'ERR_LOCKED_OUT') ? { 'retry-after': String(Math.ceil((error as LockedOutError).retryAfterMs / 1000)) } : undefined;
 }
 
 /** A reply, with `headers` only when there are some (no conditional spread: it built an object a reply). */

@@ -95,7 +95,7 @@ describe('server/testkit (the conformance kit)', () => {
         expect(report.failures).to.have.length(CONFORMANCE_CHECKS.length);
         expect(new Set(report.failures.map((f) => f.message))).to.deep.equal(
           new Set([
-            'the plugin or policy could not be loaded: ERR_POLICY_INVALID: inline.yaml:3:1: /tll: unknown key "tll"; allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, ttl, ipBinding, lockout, output, reuse, log, emalidate, melissa, electa, xdoc, fixture',
+            'the plugin or policy could not be loaded: ERR_POLICY_INVALID: inline.yaml:3:1: /tll: unknown key "tll"; did you mean "ttl"? allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, ttl, ipBinding, lockout, output, reuse, log, emalidate, melissa, electa, xdoc, fixture',
           ]),
         );
       });
