@@ -1,9 +1,10 @@
 import {
-  CredentialInvalidError, PolicyUnknownError, ScopeNotAllowedError, StoreFullError, StoreUnavailableError, TokenCredentialMismatchError,
-  TokenExpiredError, TokenMissingError, TokenReusedError, TokenRevokedError, TokenScopeError, TokenSmithError,
-  TokenUnknownError,
+  CredentialInvalidError, PolicyUnknownError, ScopeNotAllowedError, StoreUnavailableError, TokenCredentialMismatchError,
+  TokenExpiredError, TokenMissingError, TokenReusedError, TokenRevokedError, TokenScopeError, TokenUnknownError,
+  hasCode, isTokenSmithError,
 } from './errors.js';
 import { CredentialIndex } from './credentials.js';
+import { suggestion } from './suggest.js';
 import { sha256, sha256Bytes } from './digest.js';
 import { HeldRecord, recordTable, storeKey, type RecordTable } from './record.js';
 import { chooseFormat, encoderNameFor } from './guards/output.js';
@@ -37,7 +38,10 @@ export class PolicySet {
   }
   get(id: string): Compiled {
     const found = this.#byId.get(id);
-    if (found === undefined) throw new PolicyUnknownError(`no policy "${id}"`, { policyId: id });
+    if (found === undefined) {
+      const close = suggestion(id, this.#byId.keys());
+      throw new PolicyUnknownError(`no policy "${id}"${close === undefined ? '' : `; did you mean "${close}"?`}`, { policyId: id });
+    }
     return found;
   }
   get policies(): Policy[] {
@@ -299,7 +303,7 @@ export class Engine {
       try {
         return [compiled, await this.#check(compiled, token, neutral, INSPECT)];
       } catch (err) {
-        if (err instanceof StoreUnavailableError) throw err;
+        if (hasCode(err, 'ERR_STORE_UNAVAILABLE')) throw err;
       }
     }
     return undefined;
@@ -364,8 +368,8 @@ export class Engine {
   }
 
   readonly #storeFailure = (err: unknown): never => {
-    if (err instanceof StoreFullError) this.#notify('storeFull');
-    if (err instanceof TokenSmithError) throw err;
+    if (hasCode(err, 'ERR_STORE_FULL')) this.#notify('storeFull');
+    if (isTokenSmithError(err)) throw err;
     this.#notify('storeError');
     throw new StoreUnavailableError('the token store is unavailable', { cause: err });
   };

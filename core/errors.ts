@@ -11,7 +11,7 @@
  * @example
  * ```ts
  * try { await engine.verify('emalidate', token, request) }
- * catch (err) { if (err instanceof TokenSmithError && err.code === 'ERR_TOKEN_EXPIRED') … }
+ * catch (err) { if (isTokenSmithError(err) && err.code === 'ERR_TOKEN_EXPIRED') … }
  * ```
  */
 export interface ErrorDetails {
@@ -25,8 +25,17 @@ export interface ErrorDetails {
   cause?: unknown;
 }
 
+/**
+ * The mark every tokensmith error carries, shared by every copy of the package through the
+ * global symbol registry: a plugin that resolved its own copy of `tokensmith` throws errors of
+ * that copy's classes, which `instanceof` in the host's copy does not recognise.
+ */
+const BRAND = Symbol.for('tokensmith/error');
+
 export abstract class TokenSmithError extends Error {
   abstract readonly code: string;
+  /** See {@link isTokenSmithError}. */
+  readonly [BRAND] = true;
   /** HTTP status used when the error reaches a client. */
   readonly status: number = 400;
   /** Whether `message` may be shown to a client. */
@@ -37,10 +46,9 @@ export abstract class TokenSmithError extends Error {
   /**
    * Reply headers the error asks for, names in lower case (Koa's `err.headers`). The host sends
    * them with whatever reply the policy's encoder makes, so an encoder never has to know which
-   * errors carry which headers. A layer that learns more about the request may add some with
-   * {@link TokenSmithError.withHeaders} (a challenge for a refused bearer token).
+   * errors carry which headers.
    */
-  headers: Readonly<Record<string, string>> | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -49,12 +57,6 @@ export abstract class TokenSmithError extends Error {
     this.claim = details.claim;
     this.reason = details.reason;
     this.headers = details.headers;
-  }
-
-  /** Adds reply headers to this error (a later value for the same name wins) and returns it. */
-  withHeaders(headers: Readonly<Record<string, string>>): this {
-    this.headers = { ...this.headers, ...headers };
-    return this;
   }
 }
 
@@ -318,7 +320,28 @@ export type ErrorCode = {
   [K in keyof ErrorModule]: ErrorModule[K] extends new (...args: never[]) => { readonly code: infer C extends string } ? C : never;
 }[keyof ErrorModule];
 
-/** Narrowing helper for `catch` blocks. */
+/**
+ * Whether `err` is a tokensmith error, from this copy of the package or any other: by the
+ * shared brand and a text `code`, not by `instanceof` alone. The engine, the error middleware
+ * and the CLI recognise errors with it, so that a plugin with a second copy of tokensmith in its
+ * own `node_modules` still gets its refusals rendered with their codes.
+ *
+ * @example
+ * ```ts
+ * try { await engine.verify('emalidate', token, request) }
+ * catch (err) { if (isTokenSmithError(err)) console.log(err.code); else throw err; }
+ * ```
+ */
 export function isTokenSmithError(err: unknown): err is TokenSmithError {
-  return err instanceof TokenSmithError;
+  if (err instanceof TokenSmithError) return true;
+  return typeof err === 'object' && err !== null && (err as { [BRAND]?: unknown })[BRAND] === true && typeof (err as { code?: unknown }).code === 'string';
+}
+
+/**
+ * Whether `err` is a tokensmith error with this code (from any copy of the package).
+ *
+ * @example if (hasCode(err, 'ERR_LOCKED_OUT')) ctx.set('retry-after', String(Math.ceil((err as LockedOutError).retryAfterMs / 1000)));
+ */
+export function hasCode<C extends string>(err: unknown, code: C): err is TokenSmithError & { readonly code: C } {
+  return isTokenSmithError(err) && err.code === code;
 }

@@ -1,27 +1,20 @@
 /**
- * tokensmith's public library surface: the engine, its contracts (ports) for plugin authors,
- * the error classes, and helpers. The Koa host is exported from `tokensmith/server`.
+ * tokensmith's public library surface (`tokensmith`): the engine and policy loading, the
+ * contracts (ports) and helpers for plugin authors, and the error classes. The Koa host is
+ * `tokensmith/server`, the conformance kit `tokensmith/testkit`. Everything else is internal
+ * and may change in any release.
  */
-export { Engine, PolicySet, type Issued, type Introspection } from './engine.js';
-export { assemble, storeNameOf, type AssembleOptions, type Assembly } from './container.js';
-export { PluginRegistry } from './registry.js';
-export { loadPluginModule } from './plugin-loader.js';
-export { describeError, jsonErrorReply, vendorCode, bearerChallenge } from './reply.js';
-export { xml, xmlTemplate } from './xml.js';
-export { definePlugin, type PluginDescription, type PluginModule, type StylePart, type EncoderPart, type StorePart } from './plugin.js';
+export { Engine, type PolicySet, type Issued, type Introspection } from './engine.js';
+export { assemble, type AssembleOptions, type Assembly } from './container.js';
+export { loadPolicies, loadPolicyFile, loadPolicyText, type LoadOptions, type LoadResult, type PolicyCatalog } from './policy/load.js';
+export type { Policy, Credential, HttpMethod, IpBindingMode } from './policy/types.js';
+export { tokenRequestFrom } from './request.js';
+export { definePlugin, type PluginDefinition, type StyleDefinition, type PluginModule } from './plugin.js';
+export { describeError, jsonErrorReply, vendorCode } from './reply.js';
 export { TYPES } from './ids.js';
 export { SystemClock, ManualClock } from './clock.js';
 export { CryptoRandom } from './random.js';
 export { parseDuration, formatDuration, DURATION_PATTERN } from './duration.js';
-export { tokenRequestFrom } from './request.js';
-export { CredentialIndex } from './credentials.js';
-export { clampTtl, lifetimeFor } from './guards/ttl.js';
-export { bindAddress, checkBinding, normalizeAddress } from './guards/ip.js';
-export { LockoutGuard, type LockoutSubject } from './guards/lockout.js';
-export { chooseFormat, encoderNameFor } from './guards/output.js';
-export { foldPath } from './policy/paths.js';
-export { loadPolicies, loadPolicyFile, loadPolicyText, type LoadOptions, type LoadResult, type PolicyCatalog } from './policy/load.js';
-export type { Policy, Credential, HttpMethod, IpBindingMode } from './policy/types.js';
 export { encodesVerified, hasInfoRoutes, isSelfContained } from './ports.js';
 export type {
   Clock, Random, Store, StoreFactory, TokenRequest, GrantRequest, Grant, TokenRecord, VerifyExpectations, StyleInstance,
@@ -29,7 +22,7 @@ export type {
   EngineObserver, InfoRoutes, InfoRoute, Verified, VerifiedEncoder,
 } from './ports.js';
 export {
-  TokenSmithError, isTokenSmithError, formatPolicyIssue, PolicyInvalidError, PluginUnknownError, PluginLoadError,
+  TokenSmithError, isTokenSmithError, hasCode, formatPolicyIssue, PolicyInvalidError, PluginUnknownError, PluginLoadError,
   PolicyUnknownError, RequestInvalidError, FormatNotAllowedError, CredentialInvalidError, LockedOutError,
   ScopeNotAllowedError, IpBindingError, TokenMalformedError, TokenAlgorithmError, TokenKeyUnknownError,
   TokenSignatureError, TokenExpiredError, TokenClaimError, TokenRevokedError, TokenReusedError, TokenUnknownError,

@@ -1,7 +1,7 @@
 /**
  * What every reply encoder and the host share about failures: what a client may see of an
  * error, the generic JSON error reply, the vendor code a table gives an error, and the
- * challenge a refused bearer token gets. Errors carry their own reply headers
+ * challenge a protected route's refusal gets. Errors carry their own reply headers
  * (`TokenSmithError.headers`), which the host sends with whatever reply an encoder makes.
  */
 import type { ErrorCode, TokenSmithError } from './errors.js';
@@ -28,15 +28,24 @@ export function vendorCode<T>(table: Readonly<Record<ErrorCode, T>>, code: strin
   return Object.hasOwn(table, code) ? table[code as ErrorCode] : fallback;
 }
 
+/** Characters RFC 6750 allows in a scope token (and so safe inside the quoted header value). */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
+
 /**
- * Adds the RFC 6750 challenge to a refused bearer token: `invalid_token` for a token that is
- * missing nothing but is not good (401, and the 403s that say it belongs elsewhere),
- * `insufficient_scope` for a token without the scope a route needs, `invalid_request` for a
- * malformed request. Failures of the service itself (5xx) get none: the token was not judged.
+ * The RFC 6750 §3 challenge (`WWW-Authenticate`) for a protected route's refusal, given the
+ * status its reply got: a 401 (RFC 9110 requires a challenge with it) says `invalid_token`, or
+ * nothing more when no token was presented; a 403 for a scope the token lacks says
+ * `insufficient_scope`. `undefined` for any other reply: vendor replies that answer 200 with
+ * their own code get none.
  *
- * @example throw bearerChallenge(err, policy.id)
+ * @example bearerChallenge('emalidate', 401, err) // 'Bearer realm="emalidate", error="invalid_token", error_description="ERR_TOKEN_EXPIRED"'
  */
-export function bearerChallenge(error: TokenSmithError, realm: string): TokenSmithError {
-  const kind = error.status >= 500 ? undefined : error.code === 'ERR_TOKEN_SCOPE' ? 'insufficient_scope' : error.status === 400 ? 'invalid_request' : 'invalid_token';
-  return kind === undefined ? error : error.withHeaders({ 'www-authenticate': `Bearer realm="${realm}", error="${kind}"` });
+export function bearerChallenge(policyId: string, status: number, error: TokenSmithError): string | undefined {
+  const realm = `Bearer realm="${policyId}"`;
+  if (status === 401) return error.code === 'ERR_TOKEN_MISSING' ? realm : `${realm}, error="invalid_token", error_description="${error.code}"`;
+  if (status === 403 && error.code === 'ERR_TOKEN_SCOPE') {
+    const scope = error.claim !== undefined && SCOPE_TOKEN.test(error.claim) ? `, scope="${error.claim}"` : '';
+    return `${realm}, error="insufficient_scope", error_description="${error.code}"${scope}`;
+  }
+  return undefined;
 }

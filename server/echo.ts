@@ -4,7 +4,7 @@ import { RequestInvalidError } from '../core/errors.js';
 import type { Policy, ProtectedRoute } from '../core/policy/types.js';
 import type { TokenRecord, Verified } from '../core/ports.js';
 import { tokenRequestOf } from './params.js';
-import type { TokenState } from './require-token.js';
+import type { RequestState } from './require-token.js';
 
 /** Longest value a route repeats: a name or a room id, not a document. */
 export const ECHO_MAX = 256;
@@ -29,7 +29,7 @@ export function echoRoute(engine: Engine, set: PolicySet, policy: Policy, route:
   const shape = route.format === undefined ? {} : { format: route.format };
   return async function answerVerified(ctx: Context, next: Next): Promise<void> {
     const params = tokenRequestOf(ctx, policy.caseInsensitiveParams, '', shape);
-    (ctx.state as TokenState).tokenRequest = params; // a refusal below is rendered in the format this request chose
+    (ctx.state as RequestState).tokenRequest = params; // a refusal below is rendered in the format this request chose
     const echo: [string, string][] = [];
     for (const [name, need] of names) {
       const value = params.param(name);
@@ -45,7 +45,7 @@ export function echoRoute(engine: Engine, set: PolicySet, policy: Policy, route:
       }
     }
     await guard(ctx, async () => {
-      const state = ctx.state as TokenState;
+      const state = ctx.state as RequestState;
       const verified: Verified = { record: state.token as TokenRecord, echo };
       const reply = engine.replyVerified(policy.id, verified, state.tokenRequest ?? params, set);
       if (reply === undefined) {

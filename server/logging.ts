@@ -1,5 +1,7 @@
 import type { Context } from 'koa';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import pretty from 'pino-pretty';
+import { Writable } from 'node:stream';
 import type { PolicySet } from '../core/engine.js';
 import type { Policy } from '../core/policy/types.js';
 
@@ -13,7 +15,17 @@ export interface LoggerOptions {
   readonly destination?: number | string | DestinationStream;
   /** `trace` … `fatal`, or `silent`. Default `info`. */
   readonly level?: string;
+  /**
+   * `json` (default): one JSON object a line, for log collectors. `pretty`: one readable line per
+   * entry (time, level, message, then the fields), for a person at a terminal; written
+   * synchronously, as a terminal reads slower than the server writes anyway.
+   */
+  readonly format?: LogFormat;
+  /** With `pretty`: colour the levels (for a terminal). Default false. */
+  readonly colorize?: boolean;
 }
+
+export type LogFormat = 'json' | 'pretty';
 
 /**
  * Keys that would hold a secret if anyone ever logged such an object: pino replaces their values.
@@ -34,7 +46,12 @@ const REDACT = ['authorization', 'token', 'secret', 'licence', 'license', 'appke
  */
 export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const destination = options.destination ?? 2;
-  const stream = typeof destination === 'object' ? destination : lineDestination(destination);
+  const stream =
+    options.format === 'pretty'
+      ? pretty({ destination: typeof destination === 'object' ? asWritable(destination) : destination, sync: true, colorize: options.colorize ?? false, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      : typeof destination === 'object'
+        ? destination
+        : lineDestination(destination);
   return pino({ level: options.level ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } }, stream);
 }
 
@@ -55,6 +72,17 @@ function lineDestination(dest: number | string): DestinationStream {
     flush: (cb?: (err?: Error) => void) => sonic.flush(cb),
     flushSync: () => sonic.flushSync(),
   } as DestinationStream;
+}
+
+/** pino-pretty writes to a Node stream; a destination may be any object with `write(line)`. */
+function asWritable(destination: DestinationStream): Writable {
+  if (destination instanceof Writable) return destination;
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      destination.write(chunk.toString());
+      done();
+    },
+  });
 }
 
 /** Writes what the logger buffered; resolves when done (or at once for destinations that do not buffer). */

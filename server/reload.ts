@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { formatPolicyIssue, PolicyInvalidError, TokenSmithError, type PolicyIssue } from '../core/errors.js';
+import { formatPolicyIssue, isTokenSmithError, PolicyInvalidError, type PolicyIssue } from '../core/errors.js';
 import { loadPolicies } from '../core/policy/load.js';
 import type { Logger } from '../core/ports.js';
 import type { Booted } from './bootstrap.js';
@@ -90,7 +90,7 @@ export function reloader(booted: Pick<Booted, 'engine' | 'registry'>, options: R
 /** The issues of a failed load, or one issue describing an unexpected failure (never its stack). */
 function issuesOf(err: unknown): PolicyIssue[] {
   if (err instanceof PolicyInvalidError) return [...err.issues];
-  const message = err instanceof TokenSmithError ? `${err.code}: ${err.message}` : 'the policies could not be compiled';
+  const message = isTokenSmithError(err) ? `${err.code}: ${err.message}` : 'the policies could not be compiled';
   return [{ file: '(policies)', line: 1, col: 1, path: '', message }];
 }
 

@@ -7,6 +7,8 @@ export interface PolicyDocument {
   readonly file: string;
   /** The plain data, secret references resolved. */
   readonly data: unknown;
+  /** The paths (`/credentials/0/secret`) of the values written with a secret reference. */
+  readonly referenced: ReadonlySet<string>;
   /** Line and column (1-based) of the node at `path`, or of its nearest existing ancestor. */
   at(path: readonly (string | number)[], options?: { key?: boolean }): { line: number; col: number };
   issue(path: readonly (string | number)[], message: string, options?: { key?: boolean }): PolicyIssue;
@@ -43,11 +45,13 @@ export function parsePolicyDocument(
   }
   const issues: PolicyIssue[] = [];
   const warnings: PolicyIssue[] = [];
+  const referenced = new Set<string>();
   visit(doc, {
     Scalar(key, node, ancestors) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
       const path = pathOf([...ancestors, node]);
       const offset = node.range?.[0] ?? 0;
+      referenced.add(pointer(path));
       const resolved = resolveReferences(node.value, file, env);
       for (const message of resolved.errors) issues.push(located(offset, path, message));
       for (const message of resolved.warnings) warnings.push(located(offset, path, message));
@@ -58,6 +62,7 @@ export function parsePolicyDocument(
   const document: PolicyDocument = {
     file,
     data: oneByte(doc.toJS()),
+    referenced,
     at,
     issue: (path, message, options) => ({ file, ...at(path, options), path: pointer(path), message }),
   };

@@ -8,6 +8,7 @@ import { parsePolicyDocument, type PolicyDocument } from './document.js';
 import type { Credential, IpBindingMode, IssueRoute, Policy, ProtectedRoute } from './types.js';
 import { validateDocument } from './validate.js';
 import { foldPath } from './paths.js';
+import { literalSecrets } from './advice.js';
 
 /** The names a policy may use: the styles (with their schemas) and the reply encoders. */
 export interface PolicyCatalog {
@@ -115,22 +116,32 @@ function compileText(text: string, file: string, options: LoadOptions): Loaded {
   const schemaIssues = validateDocument(document, options.catalog.styles).filter((i) => !failedRefs.has(i.path));
   issues.push(...schemaIssues);
   const data = document.data as Raw;
-  const styleKnown = SEMANTIC_CHECKS[0] as (typeof SEMANTIC_CHECKS)[number];
-  if (schemaIssues.length) {
-    // Still say that the style is unknown: otherwise only "unknown key <style>" would show.
-    if (typeof data['style'] === 'string' && !options.catalog.styles.has(data['style'])) {
-      issues.push(...styleKnown.run({ document, data, policy: { style: data['style'] } as Policy, ...options.catalog }));
-    }
-    return { issues, warnings: parsed.warnings };
+  const warnings = [...parsed.warnings, ...literalSecrets(document)];
+  // Every problem in one pass: the semantic checks run beside the schema's findings, each one
+  // unless the schema already found its input wrong (see SemanticCheck.needs).
+  const broken = brokenKeys(schemaIssues, data);
+  const styleKnown = typeof data['style'] === 'string' && options.catalog.styles.has(data['style']);
+  if (styleKnown && broken.has(data['style'])) broken.add('$style');
+  let policy: Policy | undefined;
+  try {
+    policy = build(data, file);
+  } catch {
+    // Data the schema refused may not build; its problems are reported already.
   }
-  const policy = build(data, file);
   for (const check of SEMANTIC_CHECKS) {
+    if (policy === undefined || check.needs.some((key) => broken.has(key)) || (check.needsKnownStyle && !styleKnown)) continue;
     issues.push(...check.run({ document, data, policy, ...options.catalog }));
-    if (check === styleKnown && issues.length) break; // nothing else means anything without the style
   }
-  if (issues.length) return { issues, warnings: parsed.warnings };
-  const warnings = [...parsed.warnings, ...ADVICE.flatMap((advice) => advice.run({ document, data, policy, ...options.catalog }))];
+  if (issues.length || policy === undefined) return { issues, warnings };
+  warnings.push(...ADVICE.flatMap((advice) => advice.run({ document, data, policy, ...options.catalog })));
   return { policy: deepFreeze(policy), document, issues, warnings };
+}
+
+/** The top-level keys under which the schema found a problem (`id` and `style` also when missing). */
+function brokenKeys(issues: readonly PolicyIssue[], data: Raw): Set<string> {
+  const broken = new Set(issues.map((issue) => issue.path.split('/')[1] ?? ''));
+  for (const key of ['id', 'style']) if (typeof data[key] !== 'string') broken.add(key);
+  return broken;
 }
 
 /** Checks across files: unique ids, and no two policies on the same path and method. */

@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { DURATION_PATTERN } from '../duration.js';
 import { PluginLoadError, type PolicyIssue } from '../errors.js';
 import type { StyleManifest } from '../ports.js';
+import { didYouMean } from '../suggest.js';
 import type { PolicyDocument } from './document.js';
 import { buildPolicySchema } from './schema.js';
 
@@ -53,15 +54,18 @@ function toIssue(error: ErrorObject, document: PolicyDocument): PolicyIssue | un
       return undefined; // the failing `then`/`else` branch reports the real problem
     case 'additionalProperties': {
       const key = String(params['additionalProperty']);
-      const allowed = Object.keys(parent?.properties ?? {}).join(', ');
-      return document.issue([...path, key], `unknown key "${key}"; allowed keys: ${allowed}`, { key: true });
+      const names = Object.keys(parent?.properties ?? {});
+      return document.issue([...path, key], `unknown key "${key}"; ${didYouMean(key, names)}allowed keys: ${names.join(', ')}`, { key: true });
     }
     case 'required':
       return document.issue(path, `missing required key "${String(params['missingProperty'])}"`);
     case 'type':
       return document.issue(path, `expected ${String(params['type']).replace(',', ' or ')}, got ${describe(error.data)}`);
-    case 'enum':
-      return document.issue(path, `expected one of: ${(params['allowedValues'] as unknown[]).join(', ')}; got ${describe(error.data)}`);
+    case 'enum': {
+      const allowed = (params['allowedValues'] as unknown[]).map(String);
+      const close = typeof error.data === 'string' ? didYouMean(error.data, allowed) : '';
+      return document.issue(path, `expected one of: ${allowed.join(', ')}; got ${describe(error.data)}${close === '' ? '' : `; ${close.trimEnd()}`}`);
+    }
     case 'pattern':
       return document.issue(
         path,

@@ -1,4 +1,4 @@
-import { LockedOutError, type ErrorCode, type TokenSmithError } from '../../core/errors.js';
+import { hasCode, type ErrorCode, type LockedOutError, type TokenSmithError } from '../../core/errors.js';
 import { formatDuration } from '../../core/duration.js';
 import { vendorCode } from '../../core/reply.js';
 
@@ -53,7 +53,7 @@ export function electaFailure(error: TokenSmithError): { code: number; descripti
     case 1:
       return { code, description: 'Invalid Account or Application Key' };
     case 2: {
-      const wait = error instanceof LockedOutError ? formatDuration(Math.ceil(error.retryAfterMs / 60_000) * 60_000) : 'a while';
+      const wait = hasCode(error, 'ERR_LOCKED_OUT') ? formatDuration(Math.ceil((error as LockedOutError).retryAfterMs / 60_000) * 60_000) : 'a while';
       return { code, description: `API access is locked after too many failed attempts; try again in ${wait}` };
     }
     case 3:

@@ -11,11 +11,8 @@ export const settingsSchema = { type: 'object', additionalProperties: false, pro
 /** The `electa` token style and its XML and CSV reply encoders. */
 const plugin = definePlugin({
   name: 'electa',
-  styles: [{ name: 'electa', kind: 'opaque', settingsSchema, settingsRequired: false, style: new ElectaStyle() }],
-  encoders: [
-    { name: 'electa-xml', encoder: new ElectaXmlEncoder() },
-    { name: 'electa-csv', encoder: new ElectaCsvEncoder() },
-  ],
+  styles: { electa: { kind: 'opaque', settingsSchema, style: new ElectaStyle() } },
+  encoders: { 'electa-xml': new ElectaXmlEncoder(), 'electa-csv': new ElectaCsvEncoder() },
 });
 
 export const { manifest } = plugin;

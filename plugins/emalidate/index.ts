@@ -8,7 +8,7 @@ export { settingsSchema, check, HMAC_ALGORITHMS, type EmalidateSettings } from '
 /** The `emalidate` token style (HS256 JWTs). */
 const plugin = definePlugin({
   name: 'emalidate',
-  styles: [{ name: 'emalidate', kind: 'self-contained', settingsSchema, settingsRequired: true, check, style: new EmalidateStyle() }],
+  styles: { emalidate: { kind: 'self-contained', settingsSchema, settingsRequired: true, check, style: new EmalidateStyle() } },
 });
 
 export const { manifest } = plugin;

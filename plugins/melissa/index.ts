@@ -10,13 +10,13 @@ export { KNOWN_PACKAGES, settingsSchema } from './schema.js';
 /** The `melissa` token style and its four reply encoders. */
 const plugin = definePlugin({
   name: 'melissa',
-  styles: [{ name: 'melissa', kind: 'opaque', settingsSchema, settingsRequired: false, check, style: new MelissaStyle() }],
-  encoders: [
-    { name: 'melissa-xml', encoder: new MelissaXmlEncoder() },
-    { name: 'melissa-json', encoder: new MelissaJsonEncoder() },
-    { name: 'melissa-gettoken', encoder: new MelissaGetTokenEncoder() },
-    { name: 'melissa-service', encoder: new MelissaServiceEncoder() },
-  ],
+  styles: { melissa: { kind: 'opaque', settingsSchema, check, style: new MelissaStyle() } },
+  encoders: {
+    'melissa-xml': new MelissaXmlEncoder(),
+    'melissa-json': new MelissaJsonEncoder(),
+    'melissa-gettoken': new MelissaGetTokenEncoder(),
+    'melissa-service': new MelissaServiceEncoder(),
+  },
 });
 
 export const { manifest } = plugin;

@@ -15,12 +15,8 @@ export { settingsSchema, check, USER_FIELDS, type XdocSettings, type KeySetSetti
 /** The `xdoc` token style (XST / XUT) and its three reply encoders (`json`, `query`, `xws`). */
 const plugin = definePlugin({
   name: 'xdoc',
-  styles: [{ name: 'xdoc', kind: 'self-contained', settingsSchema, settingsRequired: true, check, style: new XdocStyle() }],
-  encoders: [
-    { name: 'xdoc-json', encoder: new XdocJsonEncoder() },
-    { name: 'xdoc-query', encoder: new XdocQueryEncoder() },
-    { name: 'xdoc-xws', encoder: new XdocXwsEncoder() },
-  ],
+  styles: { xdoc: { kind: 'self-contained', settingsSchema, settingsRequired: true, check, style: new XdocStyle() } },
+  encoders: { 'xdoc-json': new XdocJsonEncoder(), 'xdoc-query': new XdocQueryEncoder(), 'xdoc-xws': new XdocXwsEncoder() },
 });
 
 export const { manifest } = plugin;

@@ -11,9 +11,9 @@ describe('core/plugin definePlugin', () => {
   const check = () => [];
   const plugin = definePlugin({
     name: 'demo',
-    styles: [{ name: 'demo', kind: 'opaque', settingsSchema: { type: 'object' }, settingsRequired: false, check, style }],
-    encoders: [{ name: 'demo-text', encoder }],
-    stores: [{ name: 'demo', factory }],
+    styles: { demo: { kind: 'opaque', settingsSchema: { type: 'object' }, check, style } },
+    encoders: { 'demo-text': encoder },
+    stores: { demo: factory },
   });
 
   it('makes the manifest from the description: each name once, the style entry without the style object', () => {
@@ -34,8 +34,8 @@ describe('core/plugin definePlugin', () => {
       expect(container.get(TYPES.StoreFactory, { name: 'demo' })).to.equal(factory);
       expect(container.getAll<PluginManifest>(TYPES.PluginManifest)).to.deep.equal([plugin.manifest]);
     });
-    it('lists no kind the plugin does not provide', () => {
-      expect(definePlugin({ name: 'only-json', encoders: [{ name: 'json2', encoder }] }).manifest).to.deep.equal({ name: 'only-json', encoders: ['json2'] });
+    it('lists empty kinds for what the plugin does not provide', () => {
+      expect(definePlugin({ name: 'only-json', encoders: { json2: encoder } }).manifest).to.deep.equal({ name: 'only-json', styles: [], encoders: ['json2'], stores: [] });
     });
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import {
   AdminUnauthorizedError, CredentialInvalidError, InternalError, LockedOutError, RequestInvalidError, StoreUnavailableError,
-  TokenExpiredError, TokenScopeError, type ErrorCode,
+  TokenExpiredError, TokenMissingError, TokenScopeError, type ErrorCode,
 } from '../../core/errors.js';
 import { bearerChallenge, describeError, jsonErrorReply, vendorCode } from '../../core/reply.js';
 import { everyError } from '../../server/testkit/errors.js';
@@ -18,13 +18,19 @@ describe('core/reply', () => {
   });
 
   describe('bearerChallenge', () => {
-    it('says invalid_token, insufficient_scope or invalid_request by what was refused (RFC 6750 §3.1)', () => {
-      expect(bearerChallenge(new TokenExpiredError('expired'), 'p').headers).to.deep.equal({ 'www-authenticate': 'Bearer realm="p", error="invalid_token"' });
-      expect(bearerChallenge(new TokenScopeError('scope'), 'p').headers).to.deep.equal({ 'www-authenticate': 'Bearer realm="p", error="insufficient_scope"' });
-      expect(bearerChallenge(new RequestInvalidError('bad'), 'p').headers).to.deep.equal({ 'www-authenticate': 'Bearer realm="p", error="invalid_request"' });
+    it('says invalid_token on a 401, insufficient_scope (and the scope) on a 403 for a scope (RFC 6750 §3.1)', () => {
+      expect(bearerChallenge('p', 401, new TokenExpiredError('expired'))).to.equal('Bearer realm="p", error="invalid_token", error_description="ERR_TOKEN_EXPIRED"');
+      expect(bearerChallenge('p', 403, new TokenScopeError('scope', { claim: 'read' }))).to.equal(
+        'Bearer realm="p", error="insufficient_scope", error_description="ERR_TOKEN_SCOPE", scope="read"',
+      );
     });
-    it('challenges nothing when the service failed rather than the token', () => {
-      expect(bearerChallenge(new StoreUnavailableError('down'), 'p').headers).to.equal(undefined);
+    it('says only the realm when no token was presented', () => {
+      expect(bearerChallenge('p', 401, new TokenMissingError('none'))).to.equal('Bearer realm="p"');
+    });
+    it('challenges nothing on a vendor’s 200 reply, nor when the service failed rather than the token', () => {
+      expect(bearerChallenge('p', 200, new TokenExpiredError('expired'))).to.equal(undefined);
+      expect(bearerChallenge('p', 503, new StoreUnavailableError('down'))).to.equal(undefined);
+      expect(bearerChallenge('p', 400, new RequestInvalidError('bad'))).to.equal(undefined);
     });
   });
 

@@ -130,36 +130,6 @@ describe('server/app createApp', () => {
     });
   });
 
-  describe('refusals of a bearer token (RFC 6750)', () => {
-    beforeEach(() => start());
-    const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
-    const issue = async (): Promise<string> => ((await (await fetch(`${http.url}/fixture/token`, form(ALICE))).json()) as { token: string }).token;
-    it('challenges a refused token sent as a bearer with invalid_token, in any reply format', async () => {
-      for (const query of ['', '?format=text']) {
-        const res = await fetch(`${http.url}/fixture/protected${query}`, bearer('FX-00000000000000000000000000000000'));
-        expect(res.status).to.equal(401);
-        expect(res.headers.get('www-authenticate')).to.equal('Bearer realm="fixture", error="invalid_token"');
-      }
-      const forged = await fetch(`${http.url}/emalidate/demo`, bearer('eyJhbGciOiJIUzI1NiJ9.e30.AAAA'));
-      expect(forged.status).to.equal(401);
-      expect(forged.headers.get('www-authenticate')).to.equal('Bearer realm="emalidate", error="invalid_token"');
-    });
-    it('challenges a bearer token without the scope the request needs with insufficient_scope', async () => {
-      const res = await fetch(`${http.url}/fixture/protected?need=admin`, bearer(await issue()));
-      expect(res.status).to.equal(403);
-      expect(res.headers.get('www-authenticate')).to.equal('Bearer realm="fixture", error="insufficient_scope"');
-      expect(((await res.json()) as { error: string }).error).to.equal('ERR_TOKEN_SCOPE');
-    });
-    it('sends no challenge for a token that was not sent as a bearer, nor for a good one', async () => {
-      const param = await fetch(`${http.url}/fixture/protected?token=FX-00000000000000000000000000000000`);
-      expect(param.status).to.equal(401);
-      expect(param.headers.get('www-authenticate')).to.equal(null);
-      const good = await fetch(`${http.url}/fixture/protected`, bearer(await issue()));
-      expect(good.status).to.equal(200);
-      expect(good.headers.get('www-authenticate')).to.equal(null);
-    });
-  });
-
   describe('POST /introspect and POST /revoke', () => {
     beforeEach(() => start());
     const admin = (params: Record<string, string>, secret = ADMIN) => {

@@ -117,6 +117,7 @@ const MISTAKES: readonly (readonly [string, string, readonly string[], Record<st
     'style-check.yaml',
     [
       '3:1: /melissa: block "melissa" does not apply to style "emalidate"',
+      '5:3: /emalidate: tokens would have no "sub", which verify requires: set "subject", or give every credential an id or a subject (a token\'s sub is its credential\'s subject, else its id)',
       '7:26: /emalidate/keys/0/secret: secret is too short: use at least 16 characters (32 or more recommended)',
       '8:14: /emalidate/keys/1/kid: key id "k1" is listed twice',
     ],
@@ -126,7 +127,7 @@ const MISTAKES: readonly (readonly [string, string, readonly string[], Record<st
     'many.yaml',
     [
       '1:5: /id: expected text matching ^[a-z0-9][a-z0-9-]{0,62}$; got string "Many Errors"',
-      `3:1: /tll: unknown key "tll"; allowed keys: ${policyKeys(builtins)}`,
+      `3:1: /tll: unknown key "tll"; did you mean "ttl"? allowed keys: ${policyKeys(builtins)}`,
       '4:17: /ttl/default: expected a duration such as 300s, 20m or 99h; got string "soon"',
       '5:12: /ipBinding: expected one of: off, param, caller, required; got string "sometimes"',
       '6:8: /reuse: expected boolean, got number 1',

@@ -165,11 +165,19 @@ describe('server/cli main', () => {
       const store = lines.find((l) => l.warning === 'store');
       expect(store?.level).to.equal(40);
       expect(store?.msg).to.match(/^the embedded memory store keeps sessions and lockouts in this process only/);
-      expect(lines.filter((l) => l.warning === 'policy').map((l) => l.at)).to.satisfy((ats: string[]) =>
-        ats.some((at) => /^policies\/emalidate\.yaml:\d+:\d+: \/emalidate\/keys\/0\/secret: EMALIDATE_SECRET is not set/.test(at)),
-      );
-      expect(lines.filter((l) => l.warning === 'policy').map((l) => l.at)).to.satisfy((ats: string[]) =>
-        ats.some((at) => /^policies\/xdoc\.yaml:\d+:\d+: .*XDOC_KEY_HEX is not set/.test(at)),
+      // The demo defaults: one line for all of them, naming each policy's variables.
+      const demo = lines.filter((l) => l.warning === 'demo-defaults');
+      expect(demo).to.have.length(1);
+      expect(demo[0]?.level).to.equal(40);
+      expect((demo[0] as unknown as { policies: Record<string, string[]> }).policies).to.deep.include({
+        emalidate: ['EMALIDATE_ISSUER', 'EMALIDATE_USER_ID', 'EMALIDATE_KID', 'EMALIDATE_SECRET'],
+        xdoc: ['XDOC_CONTEXT', 'XDOC_APPKEY', 'XDOC_INIT_VECTOR', 'XDOC_KEY_HEX'],
+      });
+      expect(demo[0]?.msg).to.match(/^demo defaults in use, not for production: electa \(ELECTA_CID, ELECTA_APPKEY\); emalidate \(/);
+      expect(lines.filter((l) => l.level >= 40)).to.have.length(3); // demo defaults, memory store, no admin secret
+      // One summary line per policy: id, style, routes, protected routes.
+      expect(lines.find((l) => (l as { policy?: string }).policy === 'emalidate' && l.msg.startsWith('policy '))?.msg).to.equal(
+        'policy emalidate (emalidate): issues at POST /emalidate/token; protects GET /emalidate/demo',
       );
       expect(lines.at(-1)).to.deep.include({ msg: 'tokensmith stopped', cut: 0, exitCode: 0 });
     });

@@ -8,7 +8,7 @@ export { memoryStoreOptions } from './options.js';
 /** The embedded `memory` store: `memory`, or `memory:?maxEntries=N&maxCounters=M` (see `memoryStoreOptions`). */
 const plugin = definePlugin({
   name: 'memory-store',
-  stores: [{ name: 'memory', factory: (url, { clock }) => new MemoryStore(clock, memoryStoreOptions(url)) }],
+  stores: { memory: (url, { clock }) => new MemoryStore(clock, memoryStoreOptions(url)) },
 });
 
 export const { manifest } = plugin;

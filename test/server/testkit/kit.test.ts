@@ -79,9 +79,9 @@ describe('server/testkit (the conformance kit)', () => {
       it('fails the manifest check, naming each part', async () => {
         const sloppy = definePlugin({
           name: 'sloppy',
-          styles: [{ name: 'sloppy', kind: 'opaque', settingsSchema: { type: 'object' }, settingsRequired: 'no' as unknown as boolean, style: {} as TokenStyle }],
-          encoders: [{ name: 'sloppy-json', encoder: {} as ReplyEncoder }],
-          stores: [{ name: 'sloppy', factory: 'memory' as unknown as StoreFactory }],
+          styles: { sloppy: { kind: 'opaque', settingsSchema: { type: 'object' }, settingsRequired: 'no' as unknown as boolean, style: {} as TokenStyle } },
+          encoders: { 'sloppy-json': {} as ReplyEncoder },
+          stores: { sloppy: 'memory' as unknown as StoreFactory },
         });
         const report = await runConformance({ ...FIXTURE, plugins: [FIXTURE_PLUGIN, sloppy] });
         expect(lines(report, 'manifest: every')).to.deep.equal([
@@ -112,7 +112,7 @@ describe('server/testkit (the conformance kit)', () => {
         expect(report.failures).to.have.length(CONFORMANCE_CHECKS.length);
         expect(new Set(report.failures.map((f) => f.message))).to.deep.equal(
           new Set([
-            `the plugin or policy could not be loaded: ERR_POLICY_INVALID: inline.yaml:3:1: /tll: unknown key "tll"; allowed keys: ${keys}`,
+            `the plugin or policy could not be loaded: ERR_POLICY_INVALID: inline.yaml:3:1: /tll: unknown key "tll"; did you mean "ttl"? allowed keys: ${keys}`,
           ]),
         );
       });
