@@ -37,7 +37,8 @@ const USAGE = `usage:
 
 environment: TOKENSMITH_STORE (default memory), TOKENSMITH_ADMIN_SECRET (enables /introspect and /revoke),
              TOKENSMITH_TRUSTED_PROXIES (comma-separated addresses/CIDRs), TOKENSMITH_METRICS_SECRET (/metrics
-             then needs Authorization: Bearer), TOKENSMITH_METRICS=off (no /metrics), TOKENSMITH_LOG_LEVEL (default info)
+             then needs Authorization: Bearer), TOKENSMITH_METRICS=off (no /metrics), TOKENSMITH_LOG_LEVEL (default info),
+             TOKENSMITH_MAX_POLICY_BYTES (largest policy file, default 1048576 = 1 MiB)
 signals (serve): SIGHUP reloads the policies; SIGTERM/SIGINT stop gracefully (a second one stops at once)`;
 
 const OPTIONS = {
@@ -233,7 +234,7 @@ async function serve(
   const address = server.address();
   const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}` : String(address);
 
-  const { reload } = reloader(booted, { policies: common.policies, env: io.env, logger, metrics });
+  const { reload } = reloader(booted, { policies: common.policies, env: io.env, logger, metrics, worker: { plugins: common.plugins ?? [] } });
   const onHangup = () => void reload('SIGHUP');
   process.on('SIGHUP', onHangup);
   const watcher = values.watch

@@ -17,9 +17,9 @@ export interface PolicyCatalog {
 
 export interface LoadOptions {
   readonly catalog: PolicyCatalog;
-  /** Where `${env:…}` references are read; default `process.env`. */
+  /** Where `${env:…}` references and `TOKENSMITH_MAX_POLICY_BYTES` are read; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** The largest policy file accepted, in bytes; default `MAX_POLICY_BYTES`. */
+  /** The largest policy file accepted, in bytes; default `TOKENSMITH_MAX_POLICY_BYTES` from `env`, else `MAX_POLICY_BYTES`. */
   readonly maxFileBytes?: number;
 }
 
@@ -43,7 +43,8 @@ const DEFAULT_MIN_MS = 1_000;
 const DEFAULT_MAX_MS = 24 * 3_600_000;
 const ms = (text: string | undefined): number | undefined => (text === undefined ? undefined : parseDuration(text));
 
-function deepFreeze<T>(value: T): T {
+/** Freezes a value and everything in it (a policy never changes once loaded). */
+export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const inner of Object.values(value)) deepFreeze(inner);
@@ -111,6 +112,15 @@ interface Loaded {
   secrets?: SecretValues;
 }
 
+/** The size limit of one file: the option, the environment, or the default; an issue when the environment's is not a size. */
+function sizeLimit(options: LoadOptions): number | PolicyIssue {
+  if (options.maxFileBytes !== undefined) return options.maxFileBytes;
+  const text = (options.env ?? process.env)['TOKENSMITH_MAX_POLICY_BYTES'];
+  if (text === undefined || text === '') return MAX_POLICY_BYTES;
+  if (/^[1-9][0-9]{0,9}$/.test(text)) return Number(text);
+  return { file: 'TOKENSMITH_MAX_POLICY_BYTES', line: 1, col: 1, path: '', message: `expected a whole number of bytes, such as 2097152 for 2 MiB; got "${text.slice(0, 20)}"` };
+}
+
 const tooLarge = (file: string, limit: number): Loaded => ({
   issues: [{ file, line: 1, col: 1, path: '', message: `the file is larger than ${sizeOf(limit)}, the limit for one policy file (TOKENSMITH_MAX_POLICY_BYTES); refused unread` }],
   warnings: [],
@@ -121,7 +131,8 @@ const sizeOf = (bytes: number): string =>
 
 /** The whole pipeline for one file's text: parse → references → schema → semantic checks → freeze. */
 function compileText(text: string, file: string, options: LoadOptions): Loaded {
-  const limit = options.maxFileBytes ?? MAX_POLICY_BYTES;
+  const limit = sizeLimit(options);
+  if (typeof limit !== 'number') return { issues: [limit], warnings: [] };
   if (Buffer.byteLength(text) > limit) return tooLarge(file, limit);
   const { secrets, ...parsed } = parsePolicyDocument(text, file, options.env ?? process.env);
   return { ...compileParsed(parsed, file, options), secrets };
@@ -243,7 +254,8 @@ export async function loadPolicies(paths: readonly string[], options: LoadOption
     }
   }
   const loaded: Loaded[] = missing.map((issue) => ({ issues: [issue], warnings: [] }));
-  const limit = options.maxFileBytes ?? MAX_POLICY_BYTES;
+  const limit = sizeLimit(options);
+  if (typeof limit !== 'number') return finish([...loaded, { issues: [limit], warnings: [] }]);
   for (const file of files) {
     let text: string | undefined;
     try {
