@@ -64,7 +64,7 @@ function poller(url: string): { stop(): Promise<number[]> } {
 }
 
 describe('policy reload in a worker thread', function () {
-  // Loading a file at the size limit takes a few seconds on a busy machine; it took minutes before loading was linear.
+  // Loading a file at the size limit takes a few seconds on a busy machine (it took minutes before loading was linear).
   this.timeout(120_000);
   let dir: string;
   let booted: Booted;
