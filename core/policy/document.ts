@@ -26,6 +26,9 @@ export const pointer = (path: readonly (string | number)[]): string => (path.len
  */
 export const MAX_ALIAS_EXPANSIONS = 100;
 
+const idFromReference = (written: string): string =>
+  `a policy id cannot come from a secret reference ("${written}"): the id is shown in every log line, metric and message; write the id itself`;
+
 /**
  * Reads YAML (1.2 core schema, so `off` stays the string "off"), keeping positions, and resolves
  * secret references in every string value. Syntax errors and reference problems are issues.
@@ -69,6 +72,8 @@ export function parsePolicyDocument(
     for (const message of resolved.errors) issues.push(located(offset, path, message));
     for (const message of resolved.warnings) warnings.push(located(offset, path, message));
     if (resolved.resolved.length) {
+      // The id is what every log line, metric and summary shows: a secret put there would be shown.
+      if (path.length === 1 && path[0] === 'id') issues.push(located(offset, path, idFromReference(node.value)));
       written.set(node, node.value);
       secrets.add(resolved.value, node.value);
       for (const { reference, value } of resolved.resolved) secrets.add(value, reference);

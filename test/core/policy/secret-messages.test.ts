@@ -84,10 +84,8 @@ const FILES: Readonly<Record<string, string>> = {
     '    - { name: "${env:SECRET}", keySize: 128, mode: GCM, key: 000102030405060708090a0b0c0d0e0f }',
     '',
   ].join('\n'),
-  // Across files: an id from a reference used twice, and a route whose owner's id came from one.
-  'cross-a.yaml': `id: "\${env:ID}"\nstyle: emalidate\nroute: { path: /same }\n${EMALIDATE_BLOCK}`,
-  'cross-b.yaml': `id: "\${env:ID}"\nstyle: emalidate\n${EMALIDATE_BLOCK}`,
-  'cross-c.yaml': `id: cross-c\nstyle: emalidate\nroute: { path: /same }\n${EMALIDATE_BLOCK}`,
+  // An id from a reference is refused: every log line and metric would show the value.
+  'id.yaml': `id: "\${env:ID}"\nstyle: emalidate\n${EMALIDATE_BLOCK}`,
 };
 
 /** Where each file's issues must name a reference: the path, and the reference written there. */
@@ -114,8 +112,7 @@ const NAMED: readonly (readonly [string, string, string])[] = [
   ['emalidate-check.yaml', '/emalidate/keys/1/kid', '${env:SECRET}'],
   ['melissa-check.yaml', '/melissa', '${env:SECRET}'],
   ['xdoc-check.yaml', '/xdoc/keys/1/name', '${env:SECRET}'],
-  ['cross-b.yaml', '/id', '${env:ID}'],
-  ['cross-c.yaml', '/route/path', '${env:ID}'],
+  ['id.yaml', '/id', '${env:ID}'],
 ];
 
 describe('secret references named in the wrong field', () => {
@@ -156,6 +153,13 @@ describe('secret references named in the wrong field', () => {
         expect(at.map((i) => i.message).join('\n')).to.include(written);
       });
     }
+
+    it('refuses a policy id that comes from a reference, naming the reference', async () => {
+      const issues = (await issuesOf()).filter((i) => i.file === join(dir, 'id.yaml'));
+      expect(issues.map((i) => `${i.line}:${i.col} ${i.path} ${i.message}`)).to.deep.equal([
+        '1:5 /id a policy id cannot come from a secret reference ("${env:ID}"): the id is shown in every log line, metric and message; write the id itself',
+      ]);
+    });
 
     it('says what the schema expected, and names the reference for what it got', async () => {
       const issue = (await issuesOf()).find((i) => i.file === join(dir, 'schema.yaml') && i.path === '/lockout/threshold');
