@@ -116,6 +116,9 @@ function loadOffThread(input: WorkerInput): Promise<LoadResult> {
       reject(failed(`loading the policies took longer than ${WORKER_TIMEOUT_MS / 1000} s; stopped`));
       void worker.terminate();
     }, WORKER_TIMEOUT_MS);
+    // A reload must not hold a stopping server open: the server's own handles keep the process alive while it serves.
+    worker.unref();
+    timer.unref();
     const settle = (): void => clearTimeout(timer);
     worker.once('message', (output: WorkerOutput) => {
       settle();
