@@ -24,8 +24,8 @@ export interface LoadOptions {
 }
 
 /**
- * The default size limit of one policy file: 1 MiB holds thousands of credentials, while
- * parsing stays well under a second and a file meant to exhaust memory is refused unread.
+ * The default size limit of one policy file: 1 MiB holds some 20,000 credentials, and a file
+ * made to exhaust memory or time is refused before it is parsed.
  */
 export const MAX_POLICY_BYTES = 1024 * 1024;
 
@@ -138,6 +138,7 @@ function compileText(text: string, file: string, options: LoadOptions): Loaded {
   return { ...compileParsed(parsed, file, options), secrets };
 }
 
+/** The pipeline after parsing: schema → semantic checks → freeze. */
 function compileParsed(parsed: Omit<ReturnType<typeof parsePolicyDocument>, 'secrets'>, file: string, options: LoadOptions): Loaded {
   const { document } = parsed;
   if (document === undefined) return { issues: parsed.issues, warnings: parsed.warnings };
