@@ -75,6 +75,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ['TOKENSMITH_METRICS_SECRET', 'GET /metrics then needs Authorization: Bearer <secret>'],
       ['TOKENSMITH_METRICS=off', 'no /metrics route'],
       ['TOKENSMITH_REDIS_PREFIX', 'key prefix in Redis (default tokensmith:)'],
+      ['TOKENSMITH_MAX_POLICY_BYTES', 'largest policy file read (default 1048576 = 1 MiB)'],
     ],
     notes: ['signals: SIGHUP reloads the policies; SIGTERM/SIGINT stop gracefully (a second one stops at once)'],
   },
@@ -83,6 +84,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'check policy files and print every problem as file:line:col',
     positionals: '[FILE|DIR…]',
     flags: [PLUGIN, HELP],
+    env: [['TOKENSMITH_MAX_POLICY_BYTES', 'largest policy file read (default 1048576 = 1 MiB)']],
     notes: ['FILE|DIR defaults to ./policies. Exit 0: valid (warnings go to stderr); 1: problems found.'],
   },
   {

@@ -422,7 +422,7 @@ async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSi
   const address = server.address();
   const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}` : String(address);
 
-  const { reload } = reloader(booted, { policies: common.policies, env: io.env, logger, metrics });
+  const { reload } = reloader(booted, { policies: common.policies, env: io.env, logger, metrics, worker: { plugins: common.plugins ?? [] } });
   const onHangup = () => void reload('SIGHUP');
   process.on('SIGHUP', onHangup);
   const watcher = values['watch']

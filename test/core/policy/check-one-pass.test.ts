@@ -34,7 +34,7 @@ describe('check: every problem of a file in one pass', () => {
       'emalidate:',
       '  issuer: x',
       '  subject: u',
-      '  keys: [{ kid: k, secret: "${env:S:-short}" }]',
+      '  keys: [{ kid: k, secret: "${env:S:-x1y2z3}" }]',
       '',
     ].join('\n');
     expect(problems(text)).to.deep.equal([
