@@ -6,5 +6,6 @@ const code = await main(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   env: process.env,
+  stderrIsTTY: process.stderr.isTTY === true,
 });
 process.exitCode = code;

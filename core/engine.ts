@@ -1,4 +1,5 @@
-import { PluginLoadError, PolicyUnknownError, StoreUnavailableError } from './errors.js';
+import { PluginLoadError, PolicyUnknownError, hasCode } from './errors.js';
+import { suggestion } from './suggest.js';
 import { encoderNameFor } from './formats.js';
 import { failClosed } from './fail-closed.js';
 import type { Guard } from './guard.js';
@@ -24,7 +25,10 @@ export class PolicySet {
   /** The runtime of policy `id`; throws `PolicyUnknownError` when the set has none. */
   get(id: string): PolicyRuntime {
     const found = this.#byId.get(id);
-    if (found === undefined) throw new PolicyUnknownError(`no policy "${id}"`, { policyId: id });
+    if (found === undefined) {
+      const close = suggestion(id, this.#byId.keys());
+      throw new PolicyUnknownError(`no policy "${id}"${close === undefined ? '' : `; did you mean "${close}"?`}`, { policyId: id });
+    }
     return found;
   }
   get runtimes(): PolicyRuntime[] {
@@ -208,7 +212,7 @@ export class Engine {
       try {
         return [runtime, await runtime.inspect(token)];
       } catch (err) {
-        if (err instanceof StoreUnavailableError) throw err;
+        if (hasCode(err, 'ERR_STORE_UNAVAILABLE')) throw err;
       }
     }
     return undefined;

@@ -4,12 +4,14 @@
  * two in step). Callers `switch (err.code)`. Programming mistakes throw `TypeError` instead.
  *
  * `status` is the HTTP status the one error middleware uses, `expose` says whether the message
- * may reach a client. Messages never contain a secret, a token or a key.
+ * may reach a client, and `headers` are reply headers the error asks for (as Koa's
+ * `err.headers`): the host sends them whatever encoder renders the body. Messages never contain
+ * a secret, a token or a key. {@link ErrorCode} is the union of every class's code.
  *
  * @example
  * ```ts
  * try { await engine.verify('emalidate', token, request) }
- * catch (err) { if (err instanceof TokenSmithError && err.code === 'ERR_TOKEN_EXPIRED') … }
+ * catch (err) { if (isTokenSmithError(err) && err.code === 'ERR_TOKEN_EXPIRED') … }
  * ```
  */
 export interface ErrorDetails {
@@ -18,11 +20,22 @@ export interface ErrorDetails {
   claim?: string;
   /** A short machine-readable reason within the code. */
   reason?: string;
+  /** Reply headers the error asks for (`Retry-After`, `WWW-Authenticate`), names in lower case. */
+  headers?: Readonly<Record<string, string>>;
   cause?: unknown;
 }
 
+/**
+ * The mark every tokensmith error carries, shared by every copy of the package through the
+ * global symbol registry: a plugin that resolved its own copy of `tokensmith` throws errors of
+ * that copy's classes, which `instanceof` in the host's copy does not recognise.
+ */
+const BRAND = Symbol.for('tokensmith/error');
+
 export abstract class TokenSmithError extends Error {
   abstract readonly code: string;
+  /** See {@link isTokenSmithError}. */
+  readonly [BRAND] = true;
   /** HTTP status used when the error reaches a client. */
   readonly status: number = 400;
   /** Whether `message` may be shown to a client. */
@@ -30,6 +43,12 @@ export abstract class TokenSmithError extends Error {
   readonly policyId: string | undefined;
   readonly claim: string | undefined;
   readonly reason: string | undefined;
+  /**
+   * Reply headers the error asks for, names in lower case (Koa's `err.headers`). The host sends
+   * them with whatever reply the policy's encoder makes, so an encoder never has to know which
+   * errors carry which headers.
+   */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -37,6 +56,7 @@ export abstract class TokenSmithError extends Error {
     this.policyId = details.policyId;
     this.claim = details.claim;
     this.reason = details.reason;
+    this.headers = details.headers;
   }
 }
 
@@ -108,7 +128,7 @@ export class LockedOutError extends TokenSmithError {
   override readonly status = 429;
   readonly retryAfterMs: number;
   constructor(message: string, retryAfterMs: number, details: ErrorDetails = {}) {
-    super(message, details);
+    super(message, { ...details, headers: { ...details.headers, 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } });
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -222,12 +242,18 @@ export class TokenScopeError extends TokenSmithError {
 export class AdminUnauthorizedError extends TokenSmithError {
   readonly code = 'ERR_ADMIN_UNAUTHORIZED';
   override readonly status = 401;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { ...details, headers: { 'www-authenticate': 'Bearer realm="tokensmith-admin"', ...details.headers } });
+  }
 }
 
 /** `GET /metrics` was called without the metrics secret (when one is configured). */
 export class MetricsUnauthorizedError extends TokenSmithError {
   readonly code = 'ERR_METRICS_UNAUTHORIZED';
   override readonly status = 401;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { ...details, headers: { 'www-authenticate': 'Bearer realm="tokensmith-metrics"', ...details.headers } });
+  }
 }
 
 /** The store could not be reached; nothing was issued. */
@@ -283,7 +309,39 @@ export class InternalError extends TokenSmithError {
   override readonly expose = false;
 }
 
-/** Narrowing helper for `catch` blocks. */
+type ErrorModule = typeof import('./errors.js');
+
+/**
+ * Every stable code of tokensmith's own errors, derived from the classes above: a vendor code
+ * table typed `Record<ErrorCode, …>` stops compiling when a class is added and not mapped.
+ * A plugin's own errors have other codes; `TokenSmithError.code` stays a `string`.
+ */
+export type ErrorCode = {
+  [K in keyof ErrorModule]: ErrorModule[K] extends new (...args: never[]) => { readonly code: infer C extends string } ? C : never;
+}[keyof ErrorModule];
+
+/**
+ * Whether `err` is a tokensmith error, from this copy of the package or any other: by the
+ * shared brand and a text `code`, not by `instanceof` alone. The engine, the error middleware
+ * and the CLI recognise errors with it, so that a plugin with a second copy of tokensmith in its
+ * own `node_modules` still gets its refusals rendered with their codes.
+ *
+ * @example
+ * ```ts
+ * try { await engine.verify('emalidate', token, request) }
+ * catch (err) { if (isTokenSmithError(err)) console.log(err.code); else throw err; }
+ * ```
+ */
 export function isTokenSmithError(err: unknown): err is TokenSmithError {
-  return err instanceof TokenSmithError;
+  if (err instanceof TokenSmithError) return true;
+  return typeof err === 'object' && err !== null && (err as { [BRAND]?: unknown })[BRAND] === true && typeof (err as { code?: unknown }).code === 'string';
+}
+
+/**
+ * Whether `err` is a tokensmith error with this code (from any copy of the package).
+ *
+ * @example if (hasCode(err, 'ERR_LOCKED_OUT')) ctx.set('retry-after', String(Math.ceil((err as LockedOutError).retryAfterMs / 1000)));
+ */
+export function hasCode<C extends string>(err: unknown, code: C): err is TokenSmithError & { readonly code: C } {
+  return isTokenSmithError(err) && err.code === code;
 }

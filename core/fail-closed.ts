@@ -1,4 +1,4 @@
-import { StoreFullError, StoreUnavailableError, TokenSmithError } from './errors.js';
+import { StoreUnavailableError, hasCode, isTokenSmithError } from './errors.js';
 import type { Store } from './ports.js';
 
 /** The store methods a request may call (its required ones and the optional abilities). */
@@ -23,8 +23,8 @@ export interface StoreFailures {
  */
 export function failClosed(store: Store, failures: StoreFailures): Store {
   const fail = (err: unknown): never => {
-    if (err instanceof StoreFullError) failures.full();
-    if (err instanceof TokenSmithError) throw err;
+    if (hasCode(err, 'ERR_STORE_FULL')) failures.full();
+    if (isTokenSmithError(err)) throw err;
     failures.unavailable();
     throw new StoreUnavailableError('the token store is unavailable', { cause: err });
   };

@@ -1,26 +1,22 @@
 /**
- * tokensmith's public library surface: the engine, its contracts (ports) for plugin authors,
- * the error classes, and helpers. The Koa host is exported from `tokensmith/server`.
+ * tokensmith's public library surface (`tokensmith`): the engine and policy loading, the
+ * contracts (ports) and helpers for plugin authors, and the error classes. The Koa host is
+ * `tokensmith/server`, the conformance kit `tokensmith/testkit`. Everything else is internal
+ * and may change in any release.
  */
-export { Engine, PolicySet, type Issued, type Introspection } from './engine.js';
-export { assemble, storeNameOf, type AssembleOptions, type Assembly } from './container.js';
-export { PluginRegistry } from './registry.js';
-export { loadPluginModule } from './plugin-loader.js';
+export { Engine, type PolicySet, type Issued, type Introspection } from './engine.js';
+export type { PolicyRuntime } from './runtime.js';
+export { GUARD_HOOKS, type Guard, type GuardDeps, type GuardHook, type GuardPlugin, type IssueAttempt, type VerifyAttempt, type JsonSchema } from './guard.js';
+export { assemble, type AssembleOptions, type Assembly } from './container.js';
+export { loadPolicies, loadPolicyFile, loadPolicyText, type LoadOptions, type LoadResult, type PolicyCatalog } from './policy/load.js';
+export type { Policy, Credential, HttpMethod, IpBindingMode } from './policy/types.js';
+export { tokenRequestFrom } from './request.js';
+export { definePlugin, type PluginDefinition, type StyleDefinition, type PluginModule } from './plugin.js';
+export { describeError, jsonErrorReply, vendorCode } from './reply.js';
 export { TYPES } from './ids.js';
 export { SystemClock, ManualClock } from './clock.js';
 export { CryptoRandom } from './random.js';
 export { parseDuration, formatDuration, DURATION_PATTERN } from './duration.js';
-export { tokenRequestFrom } from './request.js';
-export { CredentialIndex } from './credentials.js';
-export { normalizeAddress } from './address.js';
-export { chooseFormat, encoderNameFor } from './formats.js';
-export { PolicyRuntime, type RuntimeParts } from './runtime.js';
-export { StoredTokens, SelfContainedTokens, keeperFor, type TokenKeeper } from './keeper.js';
-export { failClosed, type StoreFailures } from './fail-closed.js';
-export { GUARD_HOOKS, type Guard, type GuardDeps, type GuardHook, type GuardPlugin, type IssueAttempt, type VerifyAttempt, type JsonSchema } from './guard.js';
-export { foldPath } from './policy/paths.js';
-export { loadPolicies, loadPolicyFile, loadPolicyText, type LoadOptions, type LoadResult, type PolicyCatalog } from './policy/load.js';
-export type { Policy, Credential, HttpMethod, IpBindingMode } from './policy/types.js';
 export { encodesVerified, hasInfoRoutes, isSelfContained } from './ports.js';
 export type {
   Clock, Random, Store, StoreFactory, TokenRequest, GrantRequest, Grant, TokenRecord, VerifyExpectations, StyleInstance,
@@ -28,7 +24,7 @@ export type {
   EngineObserver, InfoRoutes, InfoRoute, Verified, VerifiedEncoder,
 } from './ports.js';
 export {
-  TokenSmithError, isTokenSmithError, formatPolicyIssue, PolicyInvalidError, PluginUnknownError, PluginLoadError,
+  TokenSmithError, isTokenSmithError, hasCode, formatPolicyIssue, PolicyInvalidError, PluginUnknownError, PluginLoadError,
   PolicyUnknownError, RequestInvalidError, FormatNotAllowedError, CredentialInvalidError, LockedOutError,
   ScopeNotAllowedError, IpBindingError, TokenMalformedError, TokenAlgorithmError, TokenKeyUnknownError,
   TokenSignatureError, TokenExpiredError, TokenClaimError, TokenRevokedError, TokenReusedError, TokenUnknownError,
@@ -36,5 +32,5 @@ export {
   MetricsUnauthorizedError,
   StoreUnavailableError, StoreFullError, StoreOptionsInvalidError, NotFoundError, MethodNotAllowedError, BodyTooLargeError, BodyInvalidError,
   InternalError,
-  type ErrorDetails, type PolicyIssue,
+  type ErrorDetails, type PolicyIssue, type ErrorCode,
 } from './errors.js';

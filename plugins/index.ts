@@ -1,4 +1,4 @@
-import type { ContainerModule } from 'inversify';
+import type { PluginModule } from '../core/plugin.js';
 import electa from './electa/index.js';
 import emalidate from './emalidate/index.js';
 import { guardModules } from './guards/index.js';
@@ -9,4 +9,4 @@ import redisStore from './stores/redis/index.js';
 import xdoc from './xdoc/index.js';
 
 /** The plugins every tokensmith container loads; outside ones come from `--plugin PATH`. */
-export const builtinModules: readonly ContainerModule[] = [memoryStore, redisStore, ...guardModules, json, emalidate, melissa, electa, xdoc];
+export const builtinModules: readonly PluginModule[] = [memoryStore, redisStore, ...guardModules, json, emalidate, melissa, electa, xdoc];

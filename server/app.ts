@@ -17,7 +17,7 @@ import { foldPath } from '../core/policy/paths.js';
 import { demoBody, echoRoute } from './echo.js';
 import { requestLog } from './request-log.js';
 import { warnWhenStoreFull } from './store-full-log.js';
-import { addressOf, requireToken, type TokenState } from './require-token.js';
+import { addressOf, requireToken, type RequestState } from './require-token.js';
 
 export interface AppOptions {
   readonly engine: Engine;
@@ -92,7 +92,7 @@ export function createApp(options: AppOptions): Koa {
   app.use(async function policyRoutes(ctx: Context, next: Next): Promise<void> {
     const route = routesFor().get(foldPath(ctx.path));
     if (route === undefined || (!route.anyCase && route.path !== ctx.path)) return next();
-    const state = ctx.state as TokenState;
+    const state = ctx.state as RequestState;
     state.policySet = route.set;
     state.kind = route.kind;
     state.policyId = route.policy.id;
@@ -186,7 +186,7 @@ function issueHandler(runtime: PolicyRuntime, route: IssueRoute, trusted: Truste
   const required = Object.entries(route.require ?? {});
   return async function issueToken(ctx: Context): Promise<void> {
     const request = tokenRequestOf(ctx, policy.caseInsensitiveParams, addressOf(ctx, trusted), shape);
-    (ctx.state as TokenState).tokenRequest = request;
+    (ctx.state as RequestState).tokenRequest = request;
     for (const [name, value] of required) {
       if (request.param(name) !== value) throw new RequestInvalidError(`parameter ${name} must be ${value}`, { policyId, claim: name });
     }
@@ -202,7 +202,7 @@ function issueHandler(runtime: PolicyRuntime, route: IssueRoute, trusted: Truste
 
 /** The body of a policy's demo protected route: what the token says, never the token. */
 async function protectedDemo(ctx: Context, _next: Next): Promise<void> {
-  ctx.body = demoBody((ctx.state as TokenState).token);
+  ctx.body = demoBody((ctx.state as RequestState).token);
 }
 
 /** `GET /metrics` in Prometheus text format; with a secret, only for `Authorization: Bearer <secret>`. */
@@ -210,7 +210,6 @@ function metricsRoute(metrics: Metrics, secret: string | undefined): Middleware 
   const allowed = secret === undefined ? () => true : bearerMatcher(secret);
   return async function serveMetrics(ctx) {
     if (!allowed(ctx.get('authorization'))) {
-      ctx.set('www-authenticate', 'Bearer realm="tokensmith-metrics"');
       throw new MetricsUnauthorizedError('metrics secret missing or wrong');
     }
     ctx.body = await metrics.registry.metrics();
@@ -223,12 +222,11 @@ function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody:
   const router = new Router();
   const isAdmin = bearerMatcher(adminSecret);
   const kind = (name: RequestKind): Middleware => async function markKind(ctx, next) {
-    (ctx.state as TokenState).kind = name;
+    (ctx.state as RequestState).kind = name;
     await next();
   };
   const authorize: Middleware = async function authorizeAdmin(ctx, next) {
     if (!isAdmin(ctx.get('authorization'))) {
-      ctx.set('www-authenticate', 'Bearer realm="tokensmith-admin"');
       throw new AdminUnauthorizedError('admin secret missing or wrong');
     }
     await parseBody(ctx, noop);
@@ -240,7 +238,7 @@ function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody:
     if (typeof token !== 'string' || token === '') throw new RequestInvalidError('parameter token is required', { claim: 'token' });
     if (policy !== undefined && typeof policy !== 'string') throw new RequestInvalidError('parameter policy must be text', { claim: 'policy' });
     // Only a policy that exists is named in logs and metrics: the caller's text is not logged.
-    if (policy !== undefined && engine.served.has(policy)) (ctx.state as TokenState).subjectPolicy = policy;
+    if (policy !== undefined && engine.served.has(policy)) (ctx.state as RequestState).subjectPolicy = policy;
     return { token, policy };
   };
   router.get('/healthz', function health(ctx) {
@@ -256,7 +254,7 @@ function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody:
   router.post('/introspect', kind('introspect'), authorize, async function introspect(ctx) {
     const { token, policy } = tokenOf(ctx);
     const found = await engine.introspect(token, policy);
-    if (found.active) (ctx.state as TokenState).subjectPolicy = found['policy'] as string;
+    if (found.active) (ctx.state as RequestState).subjectPolicy = found['policy'] as string;
     ctx.body = found;
     ctx.set('cache-control', 'no-store');
   });

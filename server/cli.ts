@@ -1,21 +1,26 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { parseArgs } from 'node:util';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import { parseDuration } from '../core/duration.js';
-import { PolicyInvalidError, TokenSmithError, formatPolicyIssue } from '../core/errors.js';
+import { PolicyInvalidError, formatPolicyIssue, isTokenSmithError, type PolicyIssue } from '../core/errors.js';
 import { loadPolicies } from '../core/policy/load.js';
 import { buildPolicySchema } from '../core/policy/schema.js';
 import { tokenRequestFrom } from '../core/request.js';
-import type { Logger } from '../core/ports.js';
+import { hasReadiness, type Logger, type Store } from '../core/ports.js';
+import type { Policy } from '../core/policy/types.js';
 import { createApp } from './app.js';
 import { boot, type Booted } from './bootstrap.js';
 import { assemble, storeNameOf } from '../core/container.js';
 import { builtinModules } from '../plugins/index.js';
 import type { MemoryStore } from '../plugins/stores/memory/index.js';
 import { loadPluginModule } from '../core/plugin-loader.js';
+import { UsageError, commandHelp, commandNamed, globalHelp, parseCommand, type Values } from './cli-spec.js';
 import { drainable, settling } from './lifecycle.js';
-import { createLogger, flushLogger } from './logging.js';
+import { createLogger, flushLogger, type LogFormat } from './logging.js';
 import { Metrics } from './metrics.js';
 import { reloader, watchPolicies } from './reload.js';
 
@@ -24,109 +29,210 @@ export interface CliIO {
   out(text: string): void;
   err(text: string): void;
   env: Readonly<Record<string, string | undefined>>;
-  /** Where `serve` writes its JSON log lines. Default: stderr, asynchronously (pino's sonic-boom). */
+  /** Where `serve` writes its log lines. Default: stderr, asynchronously (pino's sonic-boom). */
   log?: DestinationStream;
+  /** Whether stderr is a terminal: then `serve` logs readable lines unless told otherwise. Default false. */
+  stderrIsTTY?: boolean;
+  /** How long a command waits at start for a store that can say whether it is reachable (Redis). Default 3 s. */
+  storeWaitMs?: number;
 }
 
-const USAGE = `usage:
-  tokensmith serve  [--policies DIR] [--host H] [--port N] [--store memory[:?maxEntries=N]|URL] [--plugin PATH]… [--trust-proxy ADDR[,CIDR…]]
-                    [--watch] [--grace DURATION] [--demo]
-  tokensmith check  FILE|DIR…  [--plugin PATH]…
-  tokensmith schema [--plugin PATH]…   (prints the policy JSON Schema with every style's block, for editors)
-  tokensmith issue  --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]…
-  tokensmith verify --policy ID [--param NAME=VALUE]… [--ip ADDR] [--policies DIR] [--store URL] [--plugin PATH]… TOKEN
+/**
+ * A runtime failure the operator can fix (port taken, folder missing, store unreachable): one
+ * line with what happened and what to do, exit 1, no stack.
+ */
+class CliError extends Error {
+  readonly hint: string;
+  constructor(message: string, hint: string) {
+    super(message);
+    this.hint = hint;
+  }
+}
 
-environment: TOKENSMITH_STORE (default memory; memory:?maxEntries=N&maxCounters=M bounds it), TOKENSMITH_ADMIN_SECRET (enables /introspect and /revoke),
-             TOKENSMITH_TRUSTED_PROXIES (comma-separated addresses/CIDRs), TOKENSMITH_METRICS_SECRET (/metrics
-             then needs Authorization: Bearer), TOKENSMITH_METRICS=off (no /metrics), TOKENSMITH_LOG_LEVEL (default info)
-signals (serve): SIGHUP reloads the policies; SIGTERM/SIGINT stop gracefully (a second one stops at once)`;
+/** The package's version, from its package.json (two levels above `dist/server/`). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
-const OPTIONS = {
-  policies: { type: 'string' },
-  host: { type: 'string' },
-  port: { type: 'string' },
-  store: { type: 'string' },
-  plugin: { type: 'string', multiple: true },
-  'trust-proxy': { type: 'string' },
-  demo: { type: 'boolean' },
-  policy: { type: 'string' },
-  param: { type: 'string', multiple: true },
-  ip: { type: 'string' },
-  watch: { type: 'boolean' },
-  grace: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** The example policies that come with the package, as a path an operator can type from here. */
+function examplePolicies(): string {
+  const dir = fileURLToPath(new URL('../../policies', import.meta.url));
+  const rel = relative(process.cwd(), dir);
+  return rel === '' ? '.' : rel.startsWith('..') ? dir : rel;
+}
 
-class UsageError extends Error {}
-
-function paramsOf(list: readonly string[] | undefined): Record<string, string> {
+function paramsOf(list: readonly string[] | undefined, command: string): Record<string, string> {
   const params: Record<string, string> = {};
   for (const item of list ?? []) {
     const at = item.indexOf('=');
-    if (at <= 0) throw new UsageError(`--param takes NAME=VALUE, got "${item}"`);
+    if (at <= 0) throw new UsageError(`--param takes NAME=VALUE, got "${item}"`, command);
     params[item.slice(0, at)] = item.slice(at + 1);
   }
   return params;
 }
 
-/** Dev-only defaults shout: as warning lines of the server's log. */
-function shout(logger: Logger, booted: Pick<Booted, 'warnings' | 'store'>, store: string): void {
-  for (const warning of booted.warnings) logger.warn({ warning: 'policy', at: formatPolicyIssue(warning) }, 'policy warning');
-  if (storeNameOf(store) === 'memory') {
-    const bounds = (booted.store as Partial<MemoryStore>).usage;
-    logger.warn(
-      { warning: 'store', maxEntries: bounds?.maxEntries, maxCounters: bounds?.maxCounters },
-      'the embedded memory store keeps sessions and lockouts in this process only; they are lost on restart and not shared between hosts (use --store redis://… in production)',
-    );
-  }
-}
-
 /**
- * Runs one command; resolves to the exit code (`serve` resolves when the server closes).
+ * Runs one command; resolves to the exit code (`serve` resolves when the server closes):
+ * 0 done, 1 a runtime failure or a refusal, 2 a usage mistake.
  *
  * @example await main(['check', 'policies/'], { out: console.log, err: console.error, env: process.env })
  */
 export async function main(argv: readonly string[], io: CliIO, signal?: AbortSignal): Promise<number> {
+  const [command, ...rest] = argv;
+  const spec = command === undefined ? undefined : commandNamed(command);
   try {
-    const [command, ...rest] = argv;
-    const { values, positionals } = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
-    if (values.help || command === undefined || command === 'help') {
-      io.out(USAGE);
-      return command === undefined ? 2 : 0;
+    if (command === '--version' || command === '-V') {
+      io.out(version());
+      return 0;
     }
-    const store = values.store ?? io.env['TOKENSMITH_STORE'] ?? 'memory';
-    const common = { policies: [values.policies ?? 'policies'], store, plugins: values.plugin ?? [], env: io.env };
-    switch (command) {
-      case 'schema':
-        return await schema(values.plugin ?? [], io);
-      case 'check':
-        return await check(positionals.length ? positionals : ['policies'], values.plugin ?? [], io);
-      case 'serve':
-        return await serve(common, values, io, signal);
-      case 'issue':
-      case 'verify': {
-        if (values.policy === undefined) throw new UsageError(`${command} needs --policy ID`);
-        if (command === 'verify' && positionals.length !== 1) throw new UsageError('verify needs exactly one TOKEN');
-        return await once_(command, values.policy, paramsOf(values.param), values.ip ?? '127.0.0.1', positionals[0], common, io);
-      }
-      default:
-        throw new UsageError(`unknown command "${command}"`);
+    if (command === '--help' || command === '-h') {
+      io.out(globalHelp(version()));
+      return 0;
     }
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`tokensmith: ${(err as Error).message}\n${USAGE}`);
+    if (command === undefined) {
+      io.err(globalHelp(version()));
       return 2;
     }
-    if (err instanceof PolicyInvalidError) {
-      for (const issue of err.issues) io.err(formatPolicyIssue(issue));
-      return 1;
+    if (spec === undefined) throw new UsageError(`unknown command "${command}"`);
+    const { values, positionals } = parseCommand(spec, rest, io.env);
+    if (values['help']) {
+      io.out(commandHelp(spec));
+      return 0;
     }
-    if (err instanceof TokenSmithError) {
-      io.err(`${err.code}: ${err.message}`);
-      return 1;
+    const strings = (name: string): string[] => (values[name] as string[] | undefined) ?? [];
+    const text = (name: string): string | undefined => values[name] as string | undefined;
+    switch (spec.name) {
+      case 'help': {
+        if (positionals.length > 1) throw new UsageError('help takes one command name', 'help');
+        const about = positionals[0];
+        if (about === undefined) {
+          io.out(globalHelp(version()));
+          return 0;
+        }
+        const named = commandNamed(about);
+        if (named === undefined) throw new UsageError(`unknown command "${about}"`);
+        io.out(commandHelp(named));
+        return 0;
+      }
+      case 'schema':
+        if (positionals.length) throw new UsageError(`schema takes no arguments, got "${positionals[0]}"`, 'schema');
+        return await schema(strings('plugin'), io);
+      case 'check':
+        return await check(positionals.length ? positionals : ['policies'], strings('plugin'), io);
+      case 'serve': {
+        if (positionals.length) throw new UsageError(`serve takes no arguments, got "${positionals[0]}" (use --policies DIR)`, 'serve');
+        return await serve(await commonOf(values, io), values, io, signal);
+      }
+      default: {
+        const policy = text('policy');
+        if (policy === undefined) throw new UsageError(`${spec.name} needs --policy ID`, spec.name);
+        if (spec.name === 'verify' && positionals.length !== 1) throw new UsageError('verify needs exactly one TOKEN', 'verify');
+        if (spec.name === 'issue' && positionals.length) throw new UsageError(`issue takes no arguments, got "${positionals[0]}" (use --param NAME=VALUE)`, 'issue');
+        const params = paramsOf(strings('param'), spec.name);
+        return await oneShot(spec.name as 'issue' | 'verify', policy, params, text('ip') ?? '127.0.0.1', positionals[0], await commonOf(values, io), io);
+      }
     }
+  } catch (err) {
+    return report(err, io);
+  }
+}
+
+/** Prints a failure the way its kind asks for; the exit code. */
+function report(err: unknown, io: CliIO): number {
+  if (err instanceof UsageError) {
+    io.err(`tokensmith: ${err.message}`);
+    io.err(err.command === undefined ? 'Run "tokensmith --help" for the commands.' : `Run "tokensmith ${err.command} --help" for its flags.`);
+    return 2;
+  }
+  if (err instanceof CliError) {
+    io.err(`tokensmith: ${err.message}; ${err.hint}`);
+    return 1;
+  }
+  if (err instanceof PolicyInvalidError) {
+    for (const issue of err.issues) io.err(formatPolicyIssue(issue));
+    return 1;
+  }
+  if (isTokenSmithError(err)) {
+    io.err(`${err.code}: ${err.message}`);
+    return 1;
+  }
+  // Not ours: still one line; the stack only when asked for.
+  const error = err instanceof Error ? err : new Error(String(err));
+  io.err(`tokensmith: unexpected error: ${error.message}${io.env['TOKENSMITH_DEBUG'] ? `\n${error.stack ?? ''}` : '; set TOKENSMITH_DEBUG=1 to see the stack'}`);
+  return 1;
+}
+
+interface Common {
+  readonly policies: readonly string[];
+  readonly store: string;
+  readonly plugins: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The flags every loading command shares, with their folders checked first so that a mistake reads as one line. */
+async function commonOf(values: Values, io: CliIO): Promise<Common> {
+  const given = values['policies'] as string[] | undefined;
+  const policies = given ?? ['policies'];
+  for (const path of policies) {
+    try {
+      await stat(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      if (code === 'ENOENT' && given === undefined) {
+        throw new CliError(
+          `no ./policies folder in ${process.cwd()}`,
+          `pass --policies DIR (or set TOKENSMITH_POLICIES), or try the example policies that come with tokensmith: --policies ${examplePolicies()}`,
+        );
+      }
+      throw new CliError(
+        code === 'ENOENT' ? `policy path ${path} does not exist` : `cannot read policy path ${path} (${code})`,
+        code === 'ENOENT' ? 'check the --policies value (or TOKENSMITH_POLICIES)' : 'check its permissions',
+      );
+    }
+  }
+  return { policies, store: (values['store'] as string | undefined) ?? 'memory', plugins: (values['plugin'] as string[] | undefined) ?? [], env: io.env };
+}
+
+/** Boots, then refuses to go on without policies or with a store that cannot be reached. */
+async function bootChecked(common: Common, io: CliIO): Promise<Booted> {
+  const booted = await boot(common);
+  try {
+    if (booted.engine.policies.length === 0) {
+      throw new CliError(
+        `no policy files (*.yaml, *.yml) in ${common.policies.join(', ')}`,
+        'write one (see "Getting started" in the README and docs/policies.md) or point --policies at a folder that has some',
+      );
+    }
+    await reachable(booted.store, common.store, io.storeWaitMs ?? 3_000);
+    return booted;
+  } catch (err) {
+    await booted.store.close();
     throw err;
   }
+}
+
+/** The store URL without its password, for messages. */
+function shownStore(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.href;
+  } catch {
+    return url;
+  }
+}
+
+/** Waits (polling) for a store that can tell whether it is reachable; a clear error if it stays unreachable. */
+async function reachable(store: Store, url: string, waitMs: number): Promise<void> {
+  if (!hasReadiness(store)) return;
+  const until = Date.now() + waitMs;
+  for (;;) {
+    if (await store.ready()) return;
+    if (Date.now() >= until) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new CliError(`cannot reach the store at ${shownStore(url)}`, 'start it, or fix --store (or TOKENSMITH_STORE); nothing was served');
 }
 
 /** A container with the built-in and outside plugins, for commands that only need names and schemas. */
@@ -148,6 +254,9 @@ async function check(paths: readonly string[], plugins: readonly string[], io: C
   try {
     const { policies, warnings } = await loadPolicies(paths, { catalog: registry, env: io.env });
     for (const warning of warnings) io.err(`WARNING ${formatPolicyIssue(warning)}`);
+    if (policies.length === 0) {
+      throw new CliError(`no policy files (*.yaml, *.yml) in ${paths.join(', ')}`, 'name a policy file or a folder that has some');
+    }
     io.out(`ok: ${policies.length} ${policies.length === 1 ? 'policy' : 'policies'} (${policies.map((p) => p.id).join(', ')})`);
     return 0;
   } finally {
@@ -155,18 +264,24 @@ async function check(paths: readonly string[], plugins: readonly string[], io: C
   }
 }
 
-async function once_(
+/** The warnings about one policy's file only: `issue` and `verify` use one policy. */
+function warningsFor(booted: Booted, policyId: string): PolicyIssue[] {
+  const policy = booted.engine.policies.find((p) => p.id === policyId);
+  return policy === undefined ? [] : booted.warnings.filter((w) => resolve(w.file) === policy.source);
+}
+
+async function oneShot(
   command: 'issue' | 'verify',
   policyId: string,
   params: Record<string, string>,
   ip: string,
   token: string | undefined,
-  common: Parameters<typeof boot>[0],
+  common: Common,
   io: CliIO,
 ): Promise<number> {
-  const booted = await boot(common);
+  const booted = await bootChecked(common, io);
   try {
-    for (const warning of booted.warnings) io.err(`WARNING ${formatPolicyIssue(warning)}`);
+    for (const warning of warningsFor(booted, policyId)) io.err(`WARNING ${formatPolicyIssue(warning)}`);
     const { engine } = booted;
     const request = tokenRequestFrom(params, ip, { caseInsensitive: engine.policy(policyId).caseInsensitiveParams });
     if (command === 'issue') {
@@ -175,7 +290,7 @@ async function once_(
         io.out(engine.reply(policyId, { ok: true, token: issued.token, record: issued.record }, request).body);
         return 0;
       } catch (err) {
-        if (!(err instanceof TokenSmithError)) throw err;
+        if (!isTokenSmithError(err)) throw err;
         io.out(engine.reply(policyId, { ok: false, error: err }, request).body);
         return 1;
       }
@@ -185,7 +300,7 @@ async function once_(
       io.out(JSON.stringify(record, null, 2));
       return 0;
     } catch (err) {
-      if (!(err instanceof TokenSmithError)) throw err;
+      if (!isTokenSmithError(err)) throw err;
       io.out(err.code);
       io.err(`${err.code}: ${err.message}`);
       return 1;
@@ -195,7 +310,71 @@ async function once_(
   }
 }
 
+/** One line per served policy: what an operator needs to see that the right routes are up. */
+function announce(logger: Logger, policies: readonly Policy[]): void {
+  for (const policy of policies) {
+    const routes = policy.routes.map((r) => `${r.methods.join('|')} ${r.path}`);
+    const protectedRoutes = policy.protectedRoutes.map((r) => `${r.methods.join('|')} ${r.path}`);
+    const parts = [routes.length ? `issues at ${routes.join(', ')}` : 'no issuing route', ...(protectedRoutes.length ? [`protects ${protectedRoutes.join(', ')}`] : [])];
+    logger.info({ policy: policy.id, style: policy.style, routes, protectedRoutes }, `policy ${policy.id} (${policy.style}): ${parts.join('; ')}`);
+  }
+}
+
+/** The environment variable a "demo default" warning names, else the warning's place. */
+const DEMO_VARIABLE = /^([A-Za-z_][A-Za-z0-9_]*) is not set/;
+
+/**
+ * Dev-only defaults shout, once: one line naming every policy that uses a demo default and the
+ * variables to set, instead of a line per default. Other policy warnings (a public route minting
+ * long-lived tokens, a literal secret) are a line each.
+ */
+function shout(logger: Logger, booted: Pick<Booted, 'warnings' | 'engine' | 'store'>, store: string): void {
+  const byPolicy = new Map<string, Set<string>>();
+  for (const warning of booted.warnings) {
+    const demoVariable = DEMO_VARIABLE.exec(warning.message)?.[1];
+    if (demoVariable === undefined) {
+      logger.warn({ warning: 'policy', at: formatPolicyIssue(warning) }, 'policy warning');
+      continue;
+    }
+    const id = booted.engine.policies.find((p) => p.source === resolve(warning.file))?.id ?? warning.file;
+    byPolicy.set(id, (byPolicy.get(id) ?? new Set()).add(demoVariable));
+  }
+  if (byPolicy.size) {
+    const list = [...byPolicy].map(([id, names]) => `${id} (${[...names].join(', ')})`).join('; ');
+    logger.warn(
+      { warning: 'demo-defaults', policies: Object.fromEntries([...byPolicy].map(([id, names]) => [id, [...names]])) },
+      `demo defaults in use, not for production: ${list}; set these variables (tokensmith check lists each place)`,
+    );
+  }
+  if (storeNameOf(store) === 'memory') {
+    const bounds = (booted.store as Partial<MemoryStore>).usage;
+    logger.warn(
+      { warning: 'store', maxEntries: bounds?.maxEntries, maxCounters: bounds?.maxCounters },
+      'the embedded memory store keeps sessions and lockouts in this process only; they are lost on restart and not shared between hosts (use --store redis://… in production)',
+    );
+  }
+}
+
+/** Listens, or says in one line why it cannot. */
+async function listen(server: Server, port: number, host: string): Promise<void> {
+  server.listen(port, host);
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new CliError(`port ${port} on ${host} is already in use`, 'stop the other server, or choose another port with --port N (or TOKENSMITH_PORT)');
+    }
+    if (code === 'EACCES') throw new CliError(`no permission to listen on port ${port} on ${host}`, 'ports below 1024 need privileges: use --port 8080');
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw new CliError(`cannot listen on ${host}: no such local address`, 'use --host 127.0.0.1, 0.0.0.0 or an address of this machine');
+    }
+    throw new CliError(`cannot listen on ${host}:${port} (${code ?? (err as Error).message})`, 'check --host and --port');
+  }
+}
+
 const DEFAULT_GRACE = '10s';
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 /** How long a shutdown waits, after cutting, for the handlers of cut requests (a Redis call times out in 500 ms). */
 const SETTLE_MS = 2_000;
 
@@ -205,46 +384,54 @@ const SETTLE_MS = 2_000;
  * every request finished, 1 when the grace period ran out and connections were cut (or the store
  * failed to close). SIGHUP — and with `--watch` a change in the policy files — reloads the policies.
  */
-async function serve(
-  common: Parameters<typeof boot>[0],
-  values: { host?: string; port?: string; 'trust-proxy'?: string; watch?: boolean; grace?: string; demo?: boolean },
-  io: CliIO,
-  signal?: AbortSignal,
-): Promise<number> {
-  const host = values.host ?? '127.0.0.1';
-  const port = Number(values.port ?? io.env['PORT'] ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535, got "${values.port}"`);
-  const graceMs = parseDuration(values.grace ?? DEFAULT_GRACE);
-  if (graceMs === undefined) throw new UsageError(`--grace takes a duration such as 10s or 500ms, got "${values.grace}"`);
-  const proxies = (values['trust-proxy'] ?? io.env['TOKENSMITH_TRUSTED_PROXIES'] ?? '').split(',').filter((s) => s.trim() !== '');
-  const logger = createLogger({ ...(io.log ? { destination: io.log } : {}), level: io.env['TOKENSMITH_LOG_LEVEL'] ?? 'info' });
-  const booted = await boot(common);
-  shout(logger, booted, common.store ?? 'memory');
+async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSignal): Promise<number> {
+  const host = (values['host'] as string | undefined) ?? '127.0.0.1';
+  const portText = (values['port'] as string | undefined) ?? io.env['PORT'] ?? '8080';
+  const port = /^[0-9]{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be 0–65535, got "${portText}"`, 'serve');
+  const grace = (values['grace'] as string | undefined) ?? DEFAULT_GRACE;
+  const graceMs = parseDuration(grace);
+  if (graceMs === undefined) throw new UsageError(`--grace takes a duration such as 10s or 500ms, got "${grace}"`, 'serve');
+  const format = (values['log-format'] as string | undefined) ?? (io.stderrIsTTY ? 'pretty' : 'json');
+  if (format !== 'json' && format !== 'pretty') throw new UsageError(`--log-format takes json or pretty, got "${format}"`, 'serve');
+  const level = (values['log-level'] as string | undefined) ?? 'info';
+  if (!LEVELS.includes(level)) throw new UsageError(`--log-level takes one of ${LEVELS.join(', ')}, got "${level}"`, 'serve');
+  const proxies = ((values['trust-proxy'] as string | undefined) ?? '').split(',').filter((s) => s.trim() !== '');
+  const booted = await bootChecked(common, io);
+  const logger = createLogger({ ...(io.log ? { destination: io.log } : {}), level, format: format as LogFormat, colorize: io.stderrIsTTY === true && !io.log });
   const adminSecret = io.env['TOKENSMITH_ADMIN_SECRET'];
-  if (adminSecret === undefined) logger.warn({ warning: 'admin' }, 'TOKENSMITH_ADMIN_SECRET is not set: /introspect and /revoke refuse every call');
   const metricsSecret = io.env['TOKENSMITH_METRICS_SECRET'];
   const metricsEndpoint = io.env['TOKENSMITH_METRICS'] === 'off' ? 'off' : metricsSecret ? { secret: metricsSecret } : 'open';
   const metrics = new Metrics({ processMetrics: true });
   const app = createApp({
-    engine: booted.engine, trustedProxies: proxies, logger, metrics, metricsEndpoint, demo: values.demo === true, ...(adminSecret ? { adminSecret } : {}),
+    engine: booted.engine, trustedProxies: proxies, logger, metrics, metricsEndpoint, demo: values['demo'] === true, ...(adminSecret ? { adminSecret } : {}),
   });
   const requests = settling(app.callback());
-  const server: Server = createServer(requests.handler).listen(port, host);
+  const server: Server = createServer(requests.handler);
   const lifecycle = drainable(server);
-  await once(server, 'listening');
+  try {
+    await listen(server, port, host);
+  } catch (err) {
+    await booted.store.close();
+    throw err;
+  }
+  // Said once the port is ours: a server that cannot listen says one line, not its whole start-up.
+  announce(logger, booted.engine.policies);
+  shout(logger, booted, common.store);
+  if (adminSecret === undefined) logger.warn({ warning: 'admin' }, 'TOKENSMITH_ADMIN_SECRET is not set: /introspect and /revoke refuse every call');
   const address = server.address();
   const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}` : String(address);
 
-  const { reload } = reloader(booted, { policies: common.policies, env: io.env, logger, metrics });
+  const { reload } = reloader(booted, { policies: common.policies, env: io.env, logger, metrics, worker: { plugins: common.plugins ?? [] } });
   const onHangup = () => void reload('SIGHUP');
   process.on('SIGHUP', onHangup);
-  const watcher = values.watch
+  const watcher = values['watch']
     ? await watchPolicies(common.policies, () => void reload('watch'), {
         onError: (err) => logger.error({ error: { type: err.name, message: err.message } }, 'policy watch failed; SIGHUP still reloads'),
       })
     : undefined;
   logger.info(
-    { listen: shown, graceMs, watch: values.watch ?? false, policies: booted.engine.policies.map((p) => ({ id: p.id, routes: p.routes.map((r) => r.path) })) },
+    { listen: shown, graceMs, watch: values['watch'] ?? false, policies: booted.engine.policies.map((p) => p.id) },
     'tokensmith listening',
   );
   io.out(`tokensmith listening on ${shown}`);

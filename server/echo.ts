@@ -4,7 +4,7 @@ import type { ProtectedRoute } from '../core/policy/types.js';
 import type { PolicyRuntime } from '../core/runtime.js';
 import type { TokenRecord, Verified } from '../core/ports.js';
 import { tokenRequestOf } from './params.js';
-import type { TokenState } from './require-token.js';
+import type { RequestState } from './require-token.js';
 
 /** Longest value a route repeats: a name or a room id, not a document. */
 export const ECHO_MAX = 256;
@@ -30,7 +30,7 @@ export function echoRoute(runtime: PolicyRuntime, route: ProtectedRoute, guard: 
   const shape = route.format === undefined ? {} : { format: route.format };
   return async function answerVerified(ctx: Context, next: Next): Promise<void> {
     const params = tokenRequestOf(ctx, policy.caseInsensitiveParams, '', shape);
-    (ctx.state as TokenState).tokenRequest = params; // a refusal below is rendered in the format this request chose
+    (ctx.state as RequestState).tokenRequest = params; // a refusal below is rendered in the format this request chose
     const echo: [string, string][] = [];
     for (const [name, need] of names) {
       const value = params.param(name);
@@ -46,7 +46,7 @@ export function echoRoute(runtime: PolicyRuntime, route: ProtectedRoute, guard: 
       }
     }
     await guard(ctx, async () => {
-      const state = ctx.state as TokenState;
+      const state = ctx.state as RequestState;
       const verified: Verified = { record: state.token as TokenRecord, echo };
       const reply = runtime.replyVerified(verified, state.tokenRequest ?? params);
       if (reply === undefined) {

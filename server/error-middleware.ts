@@ -1,10 +1,10 @@
 import type { Context, Middleware, Next } from 'koa';
 import {
-  BodyInvalidError, BodyTooLargeError, InternalError, MethodNotAllowedError, NotFoundError, TokenSmithError,
+  BodyInvalidError, BodyTooLargeError, InternalError, MethodNotAllowedError, NotFoundError, isTokenSmithError, type TokenSmithError,
 } from '../core/errors.js';
 import type { Engine, PolicySet } from '../core/engine.js';
 import type { Logger, Reply, TokenRequest } from '../core/ports.js';
-import { describeError, errorHeaders } from '../plugins/encoders/json/json-encoder.js';
+import { bearerChallenge, jsonErrorReply } from '../core/reply.js';
 import { errorField, scrubberFor, type Scrubber } from './logging.js';
 import type { RequestKind } from './metrics.js';
 import { tokenRequestOf } from './params.js';
@@ -29,7 +29,7 @@ export interface RouteState {
 
 /** Errors from libraries (body parser, Koa's `ctx.throw`) as domain errors. */
 function asDomainError(err: unknown): TokenSmithError {
-  if (err instanceof TokenSmithError) return err;
+  if (isTokenSmithError(err)) return err;
   const status = (err as { status?: unknown }).status;
   if (status === 413) return new BodyTooLargeError('request body too large');
   if (status === 404) return new NotFoundError('not found');
@@ -49,47 +49,71 @@ function queryRequest(ctx: Context, engine: Engine, state: RouteState & { policy
   }
 }
 
-function send(ctx: Context, reply: Reply): void {
+/** Sends an error's reply: the headers the error carries, then the encoder's own (which win on a clash). */
+function send(ctx: Context, reply: Reply, error: TokenSmithError): void {
   ctx.status = reply.status;
   ctx.type = reply.contentType;
   ctx.body = reply.body;
+  if (error.headers) ctx.set(error.headers);
   if (reply.headers) ctx.set(reply.headers);
 }
 
+/** Marks a request whose errors tokensmith's error middleware renders (see {@link requireToken}). */
+const RENDERS = Symbol('tokensmith/renders-errors');
+const SILENT: Logger = { info() {}, warn() {}, error() {} };
+
+/** Whether tokensmith's error middleware is upstream of this request. */
+export function rendersErrors(ctx: Context): boolean {
+  return (ctx.state as Record<symbol, unknown>)[RENDERS] === true;
+}
+
 /**
- * The one place errors become HTTP replies: in the policy's vendor format when the failing
- * route belongs to a policy, else JSON `{error, error_description}`. Stack traces and
+ * Koa middleware, the one place errors become HTTP replies: in the policy's vendor format when
+ * the failing route belongs to a policy, else JSON `{error, error_description}`. Stack traces and
  * unexposed messages never reach the client; unexpected errors are logged with their stack,
  * scrubbed of secrets (`scrub`: by default the served policies' secrets and the request's values).
+ * Mount it first in a host's own Koa app to render tokensmith's errors (and any other error, as
+ * `ERR_INTERNAL`) the same way.
+ *
+ * @example
+ * ```ts
+ * const app = new Koa();
+ * app.use(errorMiddleware(engine, logger));
+ * app.use(router.routes());
+ * ```
  */
-export function errorMiddleware(engine: Engine, logger: Logger, scrub: Scrubber = scrubberFor(() => engine.served)): Middleware {
+export function errorMiddleware(engine: Engine, logger: Logger = SILENT, scrub: Scrubber = scrubberFor(() => engine.served)): Middleware {
   return async function renderErrors(ctx: Context, next: Next): Promise<void> {
+    (ctx.state as Record<symbol, unknown>)[RENDERS] = true;
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new NotFoundError(`no route for ${ctx.method} ${ctx.path.slice(0, 200)}`);
     } catch (err) {
-      const error = asDomainError(err);
-      const state = ctx.state as RouteState;
-      state.error = error;
-      if (error instanceof InternalError) {
-        logger.error({ error: errorField(err, scrub, ctx), policy: state.policyId, path: ctx.path, method: ctx.method }, 'unexpected error');
-      }
-      if (state.policyId !== undefined) {
-        try {
-          const request = state.tokenRequest ?? queryRequest(ctx, engine, { ...state, policyId: state.policyId });
-          send(ctx, engine.reply(state.policyId, { ok: false, error }, request, state.policySet));
-          return;
-        } catch (encodeError) {
-          logger.error({ error: errorField(encodeError, scrub, ctx), policy: state.policyId, path: ctx.path }, 'reply encoder failed');
-        }
-      }
-      const headers = errorHeaders(error);
-      send(ctx, {
-        status: error.status,
-        contentType: 'application/json',
-        body: JSON.stringify(describeError(error)),
-        ...(headers === undefined ? {} : { headers }),
-      });
+      renderError(ctx, engine, err, logger, scrub);
     }
   };
+}
+
+/** Renders one error as the reply of `ctx` (see {@link errorMiddleware}). */
+export function renderError(ctx: Context, engine: Engine, err: unknown, logger: Logger = SILENT, scrub: Scrubber = scrubberFor(() => engine.served)): void {
+  const error = asDomainError(err);
+  const state = ctx.state as RouteState;
+  state.error = error;
+  if (error.code === 'ERR_INTERNAL') {
+    logger.error({ error: errorField(err, scrub, ctx), policy: state.policyId, path: ctx.path, method: ctx.method }, 'unexpected error');
+  }
+  if (state.policyId !== undefined) {
+    try {
+      const request = state.tokenRequest ?? queryRequest(ctx, engine, { ...state, policyId: state.policyId });
+      send(ctx, engine.reply(state.policyId, { ok: false, error }, request, state.policySet), error);
+      if (state.kind === 'verify' && !ctx.response.get('www-authenticate')) {
+        const challenge = bearerChallenge(state.policyId, ctx.status, error);
+        if (challenge !== undefined) ctx.set('www-authenticate', challenge);
+      }
+      return;
+    } catch (encodeError) {
+      logger.error({ error: errorField(encodeError, scrub, ctx), policy: state.policyId, path: ctx.path }, 'reply encoder failed');
+    }
+  }
+  send(ctx, jsonErrorReply(error), error);
 }

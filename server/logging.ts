@@ -1,5 +1,7 @@
 import type { Context } from 'koa';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import pretty from 'pino-pretty';
+import { Writable } from 'node:stream';
 import type { PolicySet } from '../core/engine.js';
 import type { Policy } from '../core/policy/types.js';
 
@@ -13,13 +15,23 @@ export interface LoggerOptions {
   readonly destination?: number | string | DestinationStream;
   /** `trace` … `fatal`, or `silent`. Default `info`. */
   readonly level?: string;
+  /**
+   * `json` (default): one JSON object a line, for log collectors. `pretty`: one readable line per
+   * entry (time, level, message, then the fields), for a person at a terminal; written
+   * synchronously, as a terminal reads slower than the server writes anyway.
+   */
+  readonly format?: LogFormat;
+  /** With `pretty`: colour the levels (for a terminal). Default false. */
+  readonly colorize?: boolean;
 }
+
+export type LogFormat = 'json' | 'pretty';
 
 /**
  * Keys that would hold a secret if anyone ever logged such an object: pino replaces their values.
  * tokensmith's own lines never carry them (they log a path, never a URL, and no headers); this is
- * the second line of defence for code that passes whole objects. Top-level keys only: wildcard
- * paths (`*.token`) made every line about three times as expensive (measured: ~16 µs vs ~5 µs).
+ * the second line of defence for code that passes whole objects. Top-level keys only, because
+ * wildcard paths (`*.token`) make every line much dearer to write.
  */
 const REDACT = ['authorization', 'token', 'secret', 'licence', 'license', 'appkey', 'password', 'query', 'querystring', 'url', 'headers'];
 
@@ -34,7 +46,12 @@ const REDACT = ['authorization', 'token', 'secret', 'licence', 'license', 'appke
  */
 export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const destination = options.destination ?? 2;
-  const stream = typeof destination === 'object' ? destination : lineDestination(destination);
+  const stream =
+    options.format === 'pretty'
+      ? pretty({ destination: typeof destination === 'object' ? asWritable(destination) : destination, sync: true, colorize: options.colorize ?? false, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      : typeof destination === 'object'
+        ? destination
+        : lineDestination(destination);
   return pino({ level: options.level ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } }, stream);
 }
 
@@ -42,9 +59,8 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
  * pino's asynchronous sonic-boom destination, fed each line as bytes and batched. In its default
  * text mode sonic-boom appends a line to the text still waiting for the write in flight and
  * measures the whole of it (`Buffer.byteLength`) again on every line, then converts it to bytes
- * on the main thread: under load that was about 8 µs a line (CPU profile of `tokensmith serve`,
- * 10,000 requests/s). Buffer mode keeps a list of byte chunks and their lengths instead. And as
- * one `write(2)` of a line costs ~3 µs and one of 4 KiB (some twenty lines) ~8 µs, lines wait
+ * on the main thread; buffer mode keeps a list of byte chunks and their lengths instead. And as
+ * each `write(2)` has a fixed cost much larger than a line's share of a bigger one, lines wait
  * until 4 KiB are pending or 100 ms have passed (`minLength`, `periodicFlush`); pino's exit
  * hook writes the rest synchronously, so only a `SIGKILL` can lose lines (the last 100 ms).
  */
@@ -56,6 +72,17 @@ function lineDestination(dest: number | string): DestinationStream {
     flush: (cb?: (err?: Error) => void) => sonic.flush(cb),
     flushSync: () => sonic.flushSync(),
   } as DestinationStream;
+}
+
+/** pino-pretty writes to a Node stream; a destination may be any object with `write(line)`. */
+function asWritable(destination: DestinationStream): Writable {
+  if (destination instanceof Writable) return destination;
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      destination.write(chunk.toString());
+      done();
+    },
+  });
 }
 
 /** Writes what the logger buffered; resolves when done (or at once for destinations that do not buffer). */

@@ -1,11 +1,13 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { formatPolicyIssue, PolicyInvalidError, TokenSmithError, type PolicyIssue } from '../core/errors.js';
-import { loadPolicies } from '../core/policy/load.js';
+import { Worker } from 'node:worker_threads';
+import { formatPolicyIssue, isTokenSmithError, PolicyInvalidError, type PolicyIssue } from '../core/errors.js';
+import { deepFreeze, loadPolicies, type LoadResult } from '../core/policy/load.js';
 import type { Logger } from '../core/ports.js';
 import type { Booted } from './bootstrap.js';
 import type { Metrics } from './metrics.js';
+import type { WorkerInput, WorkerOutput } from './reload-worker.js';
 
 export interface ReloadOptions {
   /** The policy files and directories, as given at boot. */
@@ -14,7 +16,19 @@ export interface ReloadOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /**
+   * Load the files in a worker thread, so that requests keep being served while a large file is
+   * parsed and checked. The worker builds its own catalog from the built-in plugins and
+   * `plugins` (the outside plugin paths given at boot): it must be the set the booted registry
+   * holds. Absent: the files are loaded on the event loop (for hosts that register styles in code).
+   */
+  readonly worker?: { readonly plugins: readonly string[] };
 }
+
+/** A worker that has not answered by then is stopped, and the reload fails (the old set keeps serving). */
+const WORKER_TIMEOUT_MS = 120_000;
+/** The worker's heap: a file at the size limit needs a few hundred MB at most; more is an attack or a raised limit. */
+const WORKER_HEAP_MB = 1024;
 
 /** What one reload did. */
 export type ReloadResult =
@@ -48,10 +62,11 @@ export function reloader(booted: Pick<Booted, 'engine' | 'registry'>, options: R
 
   async function once(reason: string): Promise<ReloadResult> {
     try {
-      const { policies, warnings } = await loadPolicies(options.policies, {
-        catalog: registry,
-        ...(options.env === undefined ? {} : { env: options.env }),
-      });
+      const env = options.env ?? process.env;
+      const { policies, warnings } =
+        options.worker === undefined
+          ? await loadPolicies(options.policies, { catalog: registry, env })
+          : await loadOffThread({ policies: options.policies, plugins: options.worker.plugins, env });
       const set = await engine.compile(policies);
       engine.use(set);
       for (const warning of warnings) logger.warn({ warning: formatPolicyIssue(warning) }, 'policy warning');
@@ -87,10 +102,44 @@ export function reloader(booted: Pick<Booted, 'engine' | 'registry'>, options: R
   return { reload };
 }
 
+/** `loadPolicies` in a worker thread: the same result, or the same `PolicyInvalidError`. */
+function loadOffThread(input: WorkerInput): Promise<LoadResult> {
+  const failed = (message: string) => new PolicyInvalidError([{ file: '(policies)', line: 1, col: 1, path: '', message }]);
+  return new Promise((resolvePromise, reject) => {
+    const worker = new Worker(new URL('./reload-worker.js', import.meta.url), {
+      workerData: input,
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+      stdout: true,
+      stderr: true,
+    });
+    const timer = setTimeout(() => {
+      reject(failed(`loading the policies took longer than ${WORKER_TIMEOUT_MS / 1000} s; stopped`));
+      void worker.terminate();
+    }, WORKER_TIMEOUT_MS);
+    // A reload must not hold a stopping server open: the server's own handles keep the process alive while it serves.
+    worker.unref();
+    timer.unref();
+    const settle = (): void => clearTimeout(timer);
+    worker.once('message', (output: WorkerOutput) => {
+      settle();
+      if (output.ok) resolvePromise({ policies: output.policies.map((p) => deepFreeze(p)), warnings: [...output.warnings] });
+      else reject(new PolicyInvalidError(output.issues));
+    });
+    worker.once('error', (err: Error & { code?: string }) => {
+      settle();
+      reject(failed(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `loading the policies needed more than ${WORKER_HEAP_MB} MB; stopped` : 'the policies could not be compiled'));
+    });
+    worker.once('exit', () => {
+      settle();
+      reject(failed('the policies could not be compiled'));
+    });
+  });
+}
+
 /** The issues of a failed load, or one issue describing an unexpected failure (never its stack). */
 function issuesOf(err: unknown): PolicyIssue[] {
   if (err instanceof PolicyInvalidError) return [...err.issues];
-  const message = err instanceof TokenSmithError ? `${err.code}: ${err.message}` : 'the policies could not be compiled';
+  const message = isTokenSmithError(err) ? `${err.code}: ${err.message}` : 'the policies could not be compiled';
   return [{ file: '(policies)', line: 1, col: 1, path: '', message }];
 }
 

@@ -3,7 +3,7 @@ import { StoreFullError } from '../core/errors.js';
 import type { Logger, TokenRequest } from '../core/ports.js';
 import type { TrustedProxies } from './client-ip.js';
 import type { Metrics } from './metrics.js';
-import { addressOf, type TokenState } from './require-token.js';
+import { addressOf, type RequestState } from './require-token.js';
 
 /** A value the log may show: identifier-shaped (an XWS method such as `Container.ContainerInfo`), never free text. */
 const SHOWN = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -36,7 +36,7 @@ export function requestLog(logger: Logger, metrics: Metrics, trusted: TrustedPro
   return async function logTokenRequest(ctx: Context, next: Next): Promise<void> {
     const start = performance.now();
     await next();
-    const state = ctx.state as TokenState;
+    const state = ctx.state as RequestState;
     const kind = state.kind;
     if (kind === undefined) return;
     const ms = performance.now() - start;

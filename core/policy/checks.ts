@@ -2,6 +2,7 @@ import { formatDuration } from '../duration.js';
 import { encoderNameFor } from '../formats.js';
 import type { PolicyIssue } from '../errors.js';
 import type { StyleManifest } from '../ports.js';
+import { didYouMean } from '../suggest.js';
 import type { PolicyDocument } from './document.js';
 import { foldPath } from './paths.js';
 import type { Policy } from './types.js';
@@ -19,6 +20,14 @@ export interface CheckContext {
 
 export interface SemanticCheck {
   readonly name: string;
+  /**
+   * The top-level keys whose values the check reads (`$style`: the style's settings block). It
+   * runs in the same pass as the schema, unless the schema found a problem under one of them
+   * (then its reading would be about a value that is already reported as wrong).
+   */
+  readonly needs: readonly string[];
+  /** Whether the check means anything only for a known style. */
+  readonly needsKnownStyle: boolean;
   run(ctx: CheckContext): PolicyIssue[];
 }
 
@@ -27,15 +36,25 @@ const SECRET_PARAMS: ReadonlySet<string> = new Set(['l', 'id', 'appkey', 'token'
 
 const known = (names: Iterable<string>): string => [...names].sort().join(', ') || '(none)';
 
+/** The formats a policy of `style` can use: the style's own encoders without the prefix, and the generic ones. */
+const formatsOf = (style: string, encoders: ReadonlySet<string>): string[] =>
+  [...encoders].map((name) => (name.startsWith(`${style}-`) ? name.slice(style.length + 1) : name));
+
 /** The named semantic checks, in the order they run (after the schema has passed). */
 export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   {
     name: 'style-known',
+    needs: ['style'],
+    needsKnownStyle: false,
     run: ({ document, policy, styles }) =>
-      styles.has(policy.style) ? [] : [document.issue(['style'], `unknown style "${policy.style}"; known styles: ${known(styles.keys())}`)],
+      styles.has(policy.style)
+        ? []
+        : [document.issue(['style'], `unknown style "${policy.style}"; ${didYouMean(policy.style, styles.keys())}known styles: ${known(styles.keys())}`)],
   },
   {
     name: 'style-settings',
+    needs: ['style'],
+    needsKnownStyle: true,
     run: ({ document, data, policy, styles }) => {
       const issues: PolicyIssue[] = [];
       const manifest = styles.get(policy.style);
@@ -52,6 +71,8 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   },
   {
     name: 'output',
+    needs: ['style', 'output'],
+    needsKnownStyle: true,
     run: ({ document, policy, encoders }) => {
       const issues: PolicyIssue[] = [];
       if (!policy.output.allowed.includes(policy.output.default)) {
@@ -61,7 +82,10 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
         if (encoderNameFor(policy.style, format, encoders) === undefined) {
           const path = document.data && (document.data as any).output?.allowed ? ['output', 'allowed', i] : ['output'];
           issues.push(
-            document.issue(path, `no reply encoder for format "${format}" (looked for "${policy.style}-${format}" and "${format}"); registered encoders: ${known(encoders)}`),
+            document.issue(
+              path,
+              `no reply encoder for format "${format}" (looked for "${policy.style}-${format}" and "${format}"); ${didYouMean(format, formatsOf(policy.style, encoders))}registered encoders: ${known(encoders)}`,
+            ),
           );
         }
       });
@@ -70,6 +94,8 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   },
   {
     name: 'credentials',
+    needs: ['credentials'],
+    needsKnownStyle: false,
     run: ({ document, policy }) => {
       const issues: PolicyIssue[] = [];
       const seen = new Set<string>();
@@ -83,6 +109,8 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   },
   {
     name: 'routes',
+    needs: ['route', 'protectedRoute', 'output'],
+    needsKnownStyle: false,
     run: ({ document, data, policy }) => {
       const issues: PolicyIssue[] = [];
       const seen = new Map<string, string>();
@@ -104,6 +132,8 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   },
   {
     name: 'log-params',
+    needs: ['log'],
+    needsKnownStyle: false,
     run: ({ document, policy }) =>
       policy.logParams.flatMap((name, i) =>
         SECRET_PARAMS.has(name.toLowerCase())
@@ -113,9 +143,13 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   },
   {
     name: 'style-check',
-    run: ({ document, policy, styles }) => {
-      const check = styles.get(policy.style)?.check;
-      if (check === undefined) return [];
+    needs: ['style', '$style', 'credentials', 'route', 'ttl'],
+    needsKnownStyle: true,
+    run: ({ document, data, policy, styles }) => {
+      const manifest = styles.get(policy.style);
+      const check = manifest?.check;
+      // A required block that is missing is reported as such; checking its absent settings would only echo that.
+      if (check === undefined || (manifest?.settingsRequired && data[policy.style] === undefined)) return [];
       return check(policy.settings, policy).map(({ path, message }) => {
         const relative = path === '' ? [] : path.slice(1).split('/').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
         return document.issue([policy.style, ...relative], message);
@@ -136,6 +170,8 @@ export const PUBLIC_LIFETIME_WARNING_MS = 3_600_000;
 export const ADVICE: readonly SemanticCheck[] = [
   {
     name: 'public-lifetime',
+    needs: ['route', 'credentials', 'ttl'],
+    needsKnownStyle: false,
     run: ({ document, data, policy }) => {
       const issues: PolicyIssue[] = [];
       policy.routes.forEach((route, i) => {

@@ -1,4 +1,4 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { PolicyInvalidError, type PolicyIssue } from '../errors.js';
@@ -6,9 +6,11 @@ import type { GuardPlugin } from '../guard.js';
 import type { StyleManifest } from '../ports.js';
 import { ADVICE, SEMANTIC_CHECKS } from './checks.js';
 import { parsePolicyDocument, type PolicyDocument } from './document.js';
+import { SecretValues } from './redact.js';
 import type { Credential, IpBindingMode, IssueRoute, Policy, ProtectedRoute } from './types.js';
 import { validateDocument } from './validate.js';
 import { foldPath } from './paths.js';
+import { literalSecrets } from './advice.js';
 
 /** The names a policy may use: the styles (with their schemas), the reply encoders and the guards (with the keys they own). */
 export interface PolicyCatalog {
@@ -19,9 +21,20 @@ export interface PolicyCatalog {
 
 export interface LoadOptions {
   readonly catalog: PolicyCatalog;
-  /** Where `${env:…}` references are read; default `process.env`. */
+  /** Where `${env:…}` references and `TOKENSMITH_MAX_POLICY_BYTES` are read; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The largest policy file accepted, in bytes; default `TOKENSMITH_MAX_POLICY_BYTES` from `env`, else `MAX_POLICY_BYTES`. */
+  readonly maxFileBytes?: number;
 }
+
+/**
+ * The default size limit of one policy file: 1 MiB holds some 20,000 credentials, and a file
+ * made to exhaust memory or time is refused before it is parsed.
+ */
+export const MAX_POLICY_BYTES = 1024 * 1024;
+
+/** At most this many problems are listed per file, then "… and N more problems". */
+export const MAX_ISSUES_PER_FILE = 100;
 
 export interface LoadResult {
   readonly policies: Policy[];
@@ -34,7 +47,8 @@ const DEFAULT_MIN_MS = 1_000;
 const DEFAULT_MAX_MS = 24 * 3_600_000;
 const ms = (text: string | undefined): number | undefined => (text === undefined ? undefined : parseDuration(text));
 
-function deepFreeze<T>(value: T): T {
+/** Freezes a value and everything in it (a policy never changes once loaded). */
+export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const inner of Object.values(value)) deepFreeze(inner);
@@ -108,11 +122,38 @@ interface Loaded {
   document?: PolicyDocument;
   issues: PolicyIssue[];
   warnings: PolicyIssue[];
+  /** The values the file's secret references gave, to be named by their reference in any message. */
+  secrets?: SecretValues;
 }
+
+/** The size limit of one file: the option, the environment, or the default; an issue when the environment's is not a size. */
+function sizeLimit(options: LoadOptions): number | PolicyIssue {
+  if (options.maxFileBytes !== undefined) return options.maxFileBytes;
+  const text = (options.env ?? process.env)['TOKENSMITH_MAX_POLICY_BYTES'];
+  if (text === undefined || text === '') return MAX_POLICY_BYTES;
+  if (/^[1-9][0-9]{0,9}$/.test(text)) return Number(text);
+  return { file: 'TOKENSMITH_MAX_POLICY_BYTES', line: 1, col: 1, path: '', message: `expected a whole number of bytes, such as 2097152 for 2 MiB; got "${text.slice(0, 20)}"` };
+}
+
+const tooLarge = (file: string, limit: number): Loaded => ({
+  issues: [{ file, line: 1, col: 1, path: '', message: `the file is larger than ${sizeOf(limit)}, the limit for one policy file (TOKENSMITH_MAX_POLICY_BYTES); refused unread` }],
+  warnings: [],
+});
+
+const sizeOf = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
 
 /** The whole pipeline for one file's text: parse → references → schema → semantic checks → freeze. */
 function compileText(text: string, file: string, options: LoadOptions): Loaded {
-  const parsed = parsePolicyDocument(text, file, options.env ?? process.env);
+  const limit = sizeLimit(options);
+  if (typeof limit !== 'number') return { issues: [limit], warnings: [] };
+  if (Buffer.byteLength(text) > limit) return tooLarge(file, limit);
+  const { secrets, ...parsed } = parsePolicyDocument(text, file, options.env ?? process.env);
+  return { ...compileParsed(parsed, file, options), secrets };
+}
+
+/** The pipeline after parsing: schema → semantic checks → freeze. */
+function compileParsed(parsed: Omit<ReturnType<typeof parsePolicyDocument>, 'secrets'>, file: string, options: LoadOptions): Loaded {
   const { document } = parsed;
   if (document === undefined) return { issues: parsed.issues, warnings: parsed.warnings };
   const issues = [...parsed.issues];
@@ -125,32 +166,41 @@ function compileText(text: string, file: string, options: LoadOptions): Loaded {
   const schemaIssues = validateDocument(document, options.catalog).filter((i) => !failedRefs.has(i.path));
   issues.push(...schemaIssues);
   const data = document.data as Raw;
-  const styleKnown = SEMANTIC_CHECKS[0] as (typeof SEMANTIC_CHECKS)[number];
-  if (schemaIssues.length) {
-    // Still say that the style is unknown: otherwise only "unknown key <style>" would show.
-    if (typeof data['style'] === 'string' && !options.catalog.styles.has(data['style'])) {
-      issues.push(...styleKnown.run({ document, data, policy: { style: data['style'] } as Policy, ...options.catalog }));
-    }
-    return { issues, warnings: parsed.warnings };
+  const warnings = [...parsed.warnings, ...literalSecrets(document)];
+  // Every problem in one pass: the semantic checks run beside the schema's findings, each one
+  // unless the schema already found its input wrong (see SemanticCheck.needs).
+  const broken = brokenKeys(schemaIssues, data);
+  const styleKnown = typeof data['style'] === 'string' && options.catalog.styles.has(data['style']);
+  if (styleKnown && broken.has(data['style'])) broken.add('$style');
+  let policy: Policy | undefined;
+  try {
+    policy = build(data, file, options.catalog.guards);
+  } catch {
+    // Data the schema refused may not build; its problems are reported already.
   }
-  const policy = build(data, file, options.catalog.guards);
-  let styleKnownToo = true;
   for (const check of SEMANTIC_CHECKS) {
+    if (policy === undefined || check.needs.some((key) => broken.has(key)) || (check.needsKnownStyle && !styleKnown)) continue;
     issues.push(...check.run({ document, data, policy, ...options.catalog }));
-    // Nothing else means anything without the style.
-    if (check === styleKnown && issues.length) {
-      styleKnownToo = false;
-      break;
-    }
   }
-  if (styleKnownToo) {
-    for (const guard of options.catalog.guards.values()) {
-      for (const found of guard.check?.(policy) ?? []) issues.push(document.issue(segmentsOf(found.path), found.message));
-    }
+  // A guard's own checks read its keys and the credentials (lockout per credential needs some).
+  for (const guard of options.catalog.guards.values()) {
+    if (policy === undefined || guard.check === undefined || [...Object.keys(guard.keys), 'credentials'].some((key) => broken.has(key))) continue;
+    for (const found of guard.check(policy)) issues.push(document.issue(segmentsOf(found.path), found.message));
   }
-  if (issues.length) return { issues, warnings: parsed.warnings };
-  const warnings = [...parsed.warnings, ...ADVICE.flatMap((advice) => advice.run({ document, data, policy, ...options.catalog }))];
+  if (issues.length || policy === undefined) return { issues, warnings };
+  warnings.push(...ADVICE.flatMap((advice) => advice.run({ document, data, policy, ...options.catalog })));
   return { policy: deepFreeze(policy), document, issues, warnings };
+}
+
+/** The segments of a JSON pointer (`/lockout/per` → `['lockout', 'per']`). */
+const segmentsOf = (pointer: string): (string | number)[] =>
+  pointer === '' ? [] : pointer.slice(1).split('/').map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+
+/** The top-level keys under which the schema found a problem (`id` and `style` also when missing). */
+function brokenKeys(issues: readonly PolicyIssue[], data: Raw): Set<string> {
+  const broken = new Set(issues.map((issue) => issue.path.split('/')[1] ?? ''));
+  for (const key of ['id', 'style']) if (typeof data[key] !== 'string') broken.add(key);
+  return broken;
 }
 
 /** Checks across files: unique ids, and no two policies on the same path and method. */
@@ -180,17 +230,29 @@ function crossCheck(loaded: readonly Loaded[]): PolicyIssue[] {
   return issues;
 }
 
-/** The segments of a JSON pointer (`/lockout/per` → `['lockout', 'per']`); numbers stay text, as the document accepts. */
-const segmentsOf = (pointer: string): (string | number)[] =>
-  pointer === '' ? [] : pointer.slice(1).split('/').map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
-
 /** A file's issues in reading order. */
 const byPosition = (a: PolicyIssue, b: PolicyIssue): number => a.line - b.line || a.col - b.col;
 
+/** The first `MAX_ISSUES_PER_FILE` issues of a file in reading order, then one that counts the rest. */
+function firstIssues(issues: readonly PolicyIssue[]): PolicyIssue[] {
+  const sorted = [...issues].sort(byPosition);
+  if (sorted.length <= MAX_ISSUES_PER_FILE) return sorted;
+  const rest = sorted.length - MAX_ISSUES_PER_FILE;
+  const next = sorted[MAX_ISSUES_PER_FILE] as PolicyIssue;
+  return [
+    ...sorted.slice(0, MAX_ISSUES_PER_FILE),
+    { ...next, path: '', message: `… and ${rest} more ${rest === 1 ? 'problem' : 'problems'} from here on (only the first ${MAX_ISSUES_PER_FILE} of a file are listed)` },
+  ];
+}
+
 function finish(loaded: readonly Loaded[]): LoadResult {
-  const issues = [...loaded.flatMap((l) => [...l.issues].sort(byPosition)), ...crossCheck(loaded)];
+  // Any message may quote a value (a check across files quotes another file's): name each secret by its reference.
+  const secrets = new SecretValues();
+  for (const { secrets: own } of loaded) if (own !== undefined) secrets.addAll(own);
+  const hide = (issue: PolicyIssue): PolicyIssue => ({ ...issue, message: secrets.redact(issue.message) });
+  const issues = [...loaded.flatMap((l) => firstIssues(l.issues)), ...crossCheck(loaded)].map(hide);
   if (issues.length) throw new PolicyInvalidError(issues);
-  return { policies: loaded.map((l) => l.policy as Policy), warnings: loaded.flatMap((l) => l.warnings) };
+  return { policies: loaded.map((l) => l.policy as Policy), warnings: loaded.flatMap((l) => l.warnings).map(hide) };
 }
 
 /**
@@ -230,12 +292,35 @@ export async function loadPolicies(paths: readonly string[], options: LoadOption
     }
   }
   const loaded: Loaded[] = missing.map((issue) => ({ issues: [issue], warnings: [] }));
+  const limit = sizeLimit(options);
+  if (typeof limit !== 'number') return finish([...loaded, { issues: [limit], warnings: [] }]);
   for (const file of files) {
+    let text: string | undefined;
     try {
-      loaded.push(compileText(await readFile(file, 'utf8'), file, options));
+      text = await readBounded(file, limit);
     } catch (err) {
       loaded.push({ issues: [{ file, line: 1, col: 1, path: '', message: `cannot read policy file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }], warnings: [] });
+      continue;
     }
+    loaded.push(text === undefined ? tooLarge(file, limit) : compileText(text, file, options));
   }
   return finish(loaded);
+}
+
+/** A file's text, or `undefined` when it is longer than `limit` bytes (reading stops there). */
+async function readBounded(file: string, limit: number): Promise<string | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    while (length <= limit) {
+      const { buffer, bytesRead } = await handle.read({ buffer: Buffer.alloc(Math.min(64 * 1024, limit + 1 - length)) });
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+      length += bytesRead;
+    }
+    return length > limit ? undefined : Buffer.concat(chunks, length).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { DURATION_PATTERN } from '../duration.js';
 import { PluginLoadError, type PolicyIssue } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import type { PolicyDocument } from './document.js';
 import { baseSchema, buildPolicySchema, type SchemaParts } from './schema.js';
 
@@ -49,38 +50,49 @@ function schemaFault(parts: SchemaParts, err: unknown): PluginLoadError {
 const segmentsOf = (instancePath: string): string[] =>
   instancePath === '' ? [] : instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 
-const describe = (value: unknown): string =>
-  value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)?.slice(0, 40)}`;
+/**
+ * What a value is, for "got …". A value that came from a secret reference (`written` is how the
+ * file gives it) is named by that reference, whatever the field: `id: ${env:APPKEY}` is a mistake
+ * that must not print the key.
+ */
+const describe = (value: unknown, written?: string): string =>
+  written !== undefined
+    ? `${typeof value} from "${written}" (value not shown)`
+    : value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)?.slice(0, 40)}`;
 
 /** One ajv error as a positioned issue saying what was expected. */
 function toIssue(error: ErrorObject, document: PolicyDocument): PolicyIssue | undefined {
   const path = segmentsOf(error.instancePath);
   const params = error.params as Record<string, unknown>;
   const parent = error.parentSchema as { properties?: Record<string, unknown>; pattern?: string } | undefined;
+  const got = (): string => describe(error.data, document.writtenAt(path));
   switch (error.keyword) {
     case 'if':
       return undefined; // the failing `then`/`else` branch reports the real problem
     case 'additionalProperties': {
       const key = String(params['additionalProperty']);
-      const allowed = Object.keys(parent?.properties ?? {}).join(', ');
-      return document.issue([...path, key], `unknown key "${key}"; allowed keys: ${allowed}`, { key: true });
+      const names = Object.keys(parent?.properties ?? {});
+      return document.issue([...path, key], `unknown key "${key}"; ${didYouMean(key, names)}allowed keys: ${names.join(', ')}`, { key: true });
     }
     case 'required':
       return document.issue(path, `missing required key "${String(params['missingProperty'])}"`);
     case 'type':
-      return document.issue(path, `expected ${String(params['type']).replace(',', ' or ')}, got ${describe(error.data)}`);
-    case 'enum':
-      return document.issue(path, `expected one of: ${(params['allowedValues'] as unknown[]).join(', ')}; got ${describe(error.data)}`);
+      return document.issue(path, `expected ${String(params['type']).replace(',', ' or ')}, got ${got()}`);
+    case 'enum': {
+      const allowed = (params['allowedValues'] as unknown[]).map(String);
+      const close = typeof error.data === 'string' ? didYouMean(error.data, allowed) : '';
+      return document.issue(path, `expected one of: ${allowed.join(', ')}; got ${got()}${close === '' ? '' : `; ${close.trimEnd()}`}`);
+    }
     case 'pattern':
       return document.issue(
         path,
         params['pattern'] === DURATION_PATTERN
-          ? `expected a duration such as 300s, 20m or 99h; got ${describe(error.data)}`
-          : `expected text matching ${String(params['pattern'])}; got ${describe(error.data)}`,
+          ? `expected a duration such as 300s, 20m or 99h; got ${got()}`
+          : `expected text matching ${String(params['pattern'])}; got ${got()}`,
       );
     case 'minimum':
     case 'maximum':
-      return document.issue(path, `expected ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params['limit'])}; got ${describe(error.data)}`);
+      return document.issue(path, `expected ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params['limit'])}; got ${got()}`);
     case 'minItems':
     case 'maxItems': {
       const limit = Number(params['limit']);

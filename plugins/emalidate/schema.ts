@@ -1,4 +1,5 @@
 import { DURATION_PATTERN } from '../../core/duration.js';
+import type { Policy } from '../../core/policy/types.js';
 
 /** The HMAC algorithms emalidate tokens may use; the policy's allow-list is a subset. */
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
@@ -24,7 +25,11 @@ export const settingsSchema = {
   required: ['issuer', 'keys'],
   properties: {
     issuer: { type: 'string', minLength: 1, description: '`iss` of minted tokens, required on verify (your domain, or emalidate.com)' },
-    subject: { type: 'string', minLength: 1, description: '`sub` (your user id) when the credential names none' },
+    subject: {
+      type: 'string',
+      minLength: 1,
+      description: '`sub` (your user id) when the credential names none; without it, the credential id. Needed when the policy has no credentials',
+    },
     algorithms: {
       type: 'array',
       items: { enum: [...HMAC_ALGORITHMS] },
@@ -59,9 +64,21 @@ export interface EmalidateSettings {
   readonly keys: readonly { readonly kid: string; readonly secret: string }[];
 }
 
-/** Checks the schema cannot express: unique key ids, secrets long enough. Never echoes a secret. */
-export function check(settings: Readonly<Record<string, unknown>>): { path: string; message: string }[] {
+/**
+ * Checks the schema cannot express: unique key ids, secrets long enough, and a `sub` for every
+ * token (emalidate's payload always has one and verify requires it, so a policy that could mint
+ * a token without one would serve tokens that never verify). Never echoes a secret.
+ */
+export function check(settings: Readonly<Record<string, unknown>>, policy?: Pick<Policy, 'credentials'>): { path: string; message: string }[] {
   const issues: { path: string; message: string }[] = [];
+  const credentials = policy?.credentials;
+  if (policy !== undefined && (settings as unknown as EmalidateSettings).subject === undefined && (credentials === undefined || credentials.some((c) => c.id === undefined && c.subject === undefined))) {
+    issues.push({
+      path: '',
+      message:
+        'tokens would have no "sub", which verify requires: set "subject", or give every credential an id or a subject (a token\'s sub is its credential\'s subject, else its id)',
+    });
+  }
   const keys = (settings as unknown as EmalidateSettings).keys ?? [];
   const seen = new Set<string>();
   keys.forEach((key, i) => {

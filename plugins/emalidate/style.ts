@@ -5,7 +5,7 @@ type CryptoKey = webcrypto.CryptoKey;
 import { parseDuration } from '../../core/duration.js';
 import {
   RequestInvalidError, TokenAlgorithmError, TokenClaimError, TokenExpiredError, TokenKeyUnknownError, TokenMalformedError,
-  TokenSignatureError, TokenSmithError,
+  TokenSignatureError, isTokenSmithError, type TokenSmithError,
 } from '../../core/errors.js';
 import type { Policy } from '../../core/policy/types.js';
 import type {
@@ -47,7 +47,7 @@ async function importKeys(settings: EmalidateSettings, algorithms: readonly Hmac
 
 /** jose's errors as ours, each with its own stable code. */
 function translate(err: unknown, policyId: string): TokenSmithError {
-  if (err instanceof TokenSmithError) return err;
+  if (isTokenSmithError(err)) return err;
   if (err instanceof errors.JWTExpired) return new TokenExpiredError('the token has expired', { policyId, claim: err.claim });
   if (err instanceof errors.JWTClaimValidationFailed) {
     return new TokenClaimError(`claim ${err.claim} is invalid (${err.reason})`, { policyId, claim: err.claim, reason: err.reason });
@@ -83,8 +83,8 @@ class EmalidateInstance implements SelfContainedStyle {
     const first = this.#settings.keys[0] as { kid: string; secret: string };
     const alg = this.#algorithms[0] as HmacAlgorithm;
     // Signing uses node:crypto's synchronous HMAC with a KeyObject made once and a header
-    // encoded once: WebCrypto's asynchronous sign (what jose uses) costs about ten times as
-    // much per token. Verification stays with jose (algorithm allow-list, claim checks).
+    // encoded once, because WebCrypto's asynchronous sign (what jose uses) is much dearer per
+    // token. Verification stays with jose (algorithm allow-list, claim checks).
     this.#signing = {
       kid: first.kid,
       hash: NODE_HASH[alg],
@@ -115,7 +115,9 @@ class EmalidateInstance implements SelfContainedStyle {
 
   async mint(grant: Grant): Promise<MintedToken> {
     const { kid, hash, key, header } = this.#signing;
-    const subject = grant.subject ?? this.#settings.subject;
+    // Every token has a sub (verify requires it): the credential's subject, the policy's, or the credential id.
+    // The policy check refuses a policy where none of them exists.
+    const subject = grant.subject ?? this.#settings.subject ?? grant.credentialId;
     const payload: JWTPayload = {
       iss: this.#settings.issuer,
       ...(subject === undefined ? {} : { sub: subject }),
@@ -124,6 +126,8 @@ class EmalidateInstance implements SelfContainedStyle {
       jti: grant.tokenId,
       kid,
       ...(grant.boundAddress === undefined ? {} : { cip: grant.boundAddress }),
+      // The credential the token was issued to, so that verify gives back the record issue made (the kit's round trip).
+      ...(grant.credentialId === undefined ? {} : { cid: grant.credentialId }),
       ...(grant.scopes.length ? { scope: grant.scopes.join(' ') } : {}),
     };
     const input = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
@@ -193,6 +197,7 @@ class EmalidateInstance implements SelfContainedStyle {
   #record(payload: JWTPayload): TokenRecord {
     const scope = typeof payload['scope'] === 'string' ? payload['scope'] : '';
     const cip = payload['cip'];
+    const cid = payload['cid'];
     return {
       tokenId: String(payload.jti),
       policyId: this.#policy.id,
@@ -201,6 +206,7 @@ class EmalidateInstance implements SelfContainedStyle {
       issuedAt: (payload.iat as number) * 1000,
       expiresAt: (payload.exp as number) * 1000,
       ...(typeof cip === 'string' ? { boundAddress: cip } : {}),
+      ...(typeof cid === 'string' ? { credentialId: cid } : {}),
       claims: payload,
     };
   }

@@ -1,5 +1,5 @@
-import type { ContainerModule } from 'inversify';
 import type { GuardPlugin } from '../../core/guard.js';
+import type { PluginModule } from '../../core/plugin.js';
 import ipBinding, { ipBindingGuard } from './ip-binding/index.js';
 import lockout, { lockoutGuard } from './lockout/index.js';
 import output, { outputGuard } from './output/index.js';
@@ -11,4 +11,4 @@ import ttl, { ttlGuard } from './ttl/index.js';
 export const builtinGuards: readonly GuardPlugin[] = [ttlGuard, ipBindingGuard, lockoutGuard, outputGuard, scopesGuard, singleUseGuard];
 
 /** Their container modules (in this order their keys appear in the policy schema). */
-export const guardModules: readonly ContainerModule[] = [ttl, ipBinding, lockout, output, scopes, singleUse];
+export const guardModules: readonly PluginModule[] = [ttl, ipBinding, lockout, output, scopes, singleUse];

@@ -23,3 +23,16 @@ export const form = (params: Record<string, string>) => ({
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
   body: new URLSearchParams(params).toString(),
 });
+
+/** Resolves with the URL a child process prints as `… listening on URL`; rejects if it exits first. */
+export function listeningUrl(child: import('node:child_process').ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code} before listening:\n${out}`)));
+  });
+}

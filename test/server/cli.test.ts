@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../server/cli.js';
 import { FIXTURE_PLUGIN } from '../helpers/boot.js';
+import { listed, registryOf } from '../helpers/names.js';
 
 async function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -36,7 +37,7 @@ describe('server/cli main', () => {
     it('knows outside plugins given with --plugin', async () => {
       const without = await run(['check', 'test/fixtures/outside-plugin/fixture.yaml']);
       expect(without.code).to.equal(1);
-      expect(without.err).to.include('/style: unknown style "fixture"; known styles: electa, emalidate, melissa, xdoc');
+      expect(without.err).to.include(`/style: unknown style "fixture"; known styles: ${listed((await registryOf()).styles.keys())}`);
       const withPlugin = await run(['check', 'test/fixtures/outside-plugin/fixture.yaml', '--plugin', FIXTURE_PLUGIN]);
       expect(withPlugin.code).to.equal(0);
       expect(withPlugin.out).to.equal('ok: 1 policy (fixture)');
@@ -120,7 +121,7 @@ describe('server/cli main', () => {
       expect(policy.err.split('\n').at(-1)).to.equal('ERR_POLICY_UNKNOWN: no policy "nope"');
       const store = await run(['issue', '--policy', 'emalidate', '--store', 'etcd://x']);
       expect(store.code).to.equal(1);
-      expect(store.err).to.equal('ERR_PLUGIN_UNKNOWN: unknown store "etcd"; known: memory, redis');
+      expect(store.err).to.equal(`ERR_PLUGIN_UNKNOWN: unknown store "etcd"; known: ${listed((await registryOf()).stores)}`);
     });
   });
 
@@ -164,11 +165,19 @@ describe('server/cli main', () => {
       const store = lines.find((l) => l.warning === 'store');
       expect(store?.level).to.equal(40);
       expect(store?.msg).to.match(/^the embedded memory store keeps sessions and lockouts in this process only/);
-      expect(lines.filter((l) => l.warning === 'policy').map((l) => l.at)).to.satisfy((ats: string[]) =>
-        ats.some((at) => /^policies\/emalidate\.yaml:\d+:\d+: \/emalidate\/keys\/0\/secret: EMALIDATE_SECRET is not set/.test(at)),
-      );
-      expect(lines.filter((l) => l.warning === 'policy').map((l) => l.at)).to.satisfy((ats: string[]) =>
-        ats.some((at) => /^policies\/xdoc\.yaml:\d+:\d+: .*XDOC_KEY_HEX is not set/.test(at)),
+      // The demo defaults: one line for all of them, naming each policy's variables.
+      const demo = lines.filter((l) => l.warning === 'demo-defaults');
+      expect(demo).to.have.length(1);
+      expect(demo[0]?.level).to.equal(40);
+      expect((demo[0] as unknown as { policies: Record<string, string[]> }).policies).to.deep.include({
+        emalidate: ['EMALIDATE_ISSUER', 'EMALIDATE_USER_ID', 'EMALIDATE_KID', 'EMALIDATE_SECRET'],
+        xdoc: ['XDOC_CONTEXT', 'XDOC_APPKEY', 'XDOC_INIT_VECTOR', 'XDOC_KEY_HEX'],
+      });
+      expect(demo[0]?.msg).to.match(/^demo defaults in use, not for production: electa \(ELECTA_CID, ELECTA_APPKEY\); emalidate \(/);
+      expect(lines.filter((l) => l.level >= 40)).to.have.length(3); // demo defaults, memory store, no admin secret
+      // One summary line per policy: id, style, routes, protected routes.
+      expect(lines.find((l) => (l as { policy?: string }).policy === 'emalidate' && l.msg.startsWith('policy '))?.msg).to.equal(
+        'policy emalidate (emalidate): issues at POST /emalidate/token; protects GET /emalidate/demo',
       );
       expect(lines.at(-1)).to.deep.include({ msg: 'tokensmith stopped', cut: 0, exitCode: 0 });
     });

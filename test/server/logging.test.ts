@@ -248,7 +248,7 @@ describe('logs: one JSON line per token request, never a secret', () => {
     expect(failed?.issues?.length).to.be.at.least(3);
     for (const issue of failed?.issues ?? []) expect(issue).to.match(/^\/\S+\/[abc]\.yaml:\d+:\d+: /);
     expect(serve.lines().filter((l) => l.msg === 'token request')).to.have.length(4);
-    expect(serve.lines().filter((l) => l.level === 40).map((l) => l['warning'])).to.include.members(['store', 'policy']); // start-up warnings
+    expect(serve.lines().filter((l) => l.level === 40).map((l) => l['warning'])).to.include.members(['store', 'demo-defaults']); // start-up warnings
 
     // … and it holds none of the secrets, tokens or keys, nor any query string.
     const everything = [...log.lines, serve.text(), ...cli].join('\n');

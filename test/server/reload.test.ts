@@ -18,7 +18,7 @@ const ELECTA = readFileSync('policies/electa.yaml', 'utf8');
 /** The example emalidate policy with another default lifetime. */
 const emalidateWithTtl = (ttl: string) => EMALIDATE.replace('ttl: { default: 300s,', `ttl: { default: ${ttl},`);
 /** Line 3 of this file is an unknown key. */
-const BROKEN = 'id: emalidate\nstyle: emalidate\ntll: 5m\nemalidate:\n  issuer: x\n  keys: [{ kid: k, secret: "${env:EMALIDATE_SECRET}" }]\n';
+const BROKEN = 'id: emalidate\nstyle: emalidate\ntll: 5m\nemalidate:\n  issuer: x\n  subject: u\n  keys: [{ kid: k, secret: "${env:EMALIDATE_SECRET}" }]\n';
 const ENV = {
   EMALIDATE_SECRET: 'reload-test-secret-0123456789abcdef',
   ELECTA_CID: '42',

@@ -1,7 +1,5 @@
-import { ContainerModule } from 'inversify';
 import type { GuardPlugin } from '../../../core/guard.js';
-import { TYPES } from '../../../core/ids.js';
-import type { PluginManifest } from '../../../core/ports.js';
+import { definePlugin } from '../../../core/plugin.js';
 import { normalizeAddress } from '../../../core/address.js';
 import { IpBindingError, TokenAddressMismatchError } from '../../../core/errors.js';
 import type { Policy } from '../../../core/policy/types.js';
@@ -81,7 +79,4 @@ export const ipBindingGuard: GuardPlugin = {
 };
 
 /** Registers the `ip-binding` guard. */
-export default new ContainerModule(({ bind }) => {
-  bind<GuardPlugin>(TYPES.Guard).toConstantValue(ipBindingGuard);
-  bind<PluginManifest>(TYPES.PluginManifest).toConstantValue({ name: 'ip-binding', guards: ['ip-binding'] });
-});
+export default definePlugin({ name: 'ip-binding', guards: [ipBindingGuard] });

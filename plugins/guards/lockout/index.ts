@@ -1,7 +1,5 @@
-import { ContainerModule } from 'inversify';
 import type { GuardPlugin } from '../../../core/guard.js';
-import { TYPES } from '../../../core/ids.js';
-import type { PluginManifest } from '../../../core/ports.js';
+import { definePlugin } from '../../../core/plugin.js';
 import { LockoutGuard } from './lockout.js';
 
 export { LockoutGuard, type LockoutSubject } from './lockout.js';
@@ -68,7 +66,4 @@ export const lockoutGuard: GuardPlugin = {
 };
 
 /** Registers the `lockout` guard. */
-export default new ContainerModule(({ bind }) => {
-  bind<GuardPlugin>(TYPES.Guard).toConstantValue(lockoutGuard);
-  bind<PluginManifest>(TYPES.PluginManifest).toConstantValue({ name: 'lockout', guards: ['lockout'] });
-});
+export default definePlugin({ name: 'lockout', guards: [lockoutGuard] });

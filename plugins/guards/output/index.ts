@@ -1,7 +1,5 @@
-import { ContainerModule } from 'inversify';
 import type { GuardPlugin } from '../../../core/guard.js';
-import { TYPES } from '../../../core/ids.js';
-import type { PluginManifest } from '../../../core/ports.js';
+import { definePlugin } from '../../../core/plugin.js';
 import { chooseFormat } from '../../../core/formats.js';
 
 /**
@@ -35,7 +33,4 @@ export const outputGuard: GuardPlugin = {
 };
 
 /** Registers the `output` guard. */
-export default new ContainerModule(({ bind }) => {
-  bind<GuardPlugin>(TYPES.Guard).toConstantValue(outputGuard);
-  bind<PluginManifest>(TYPES.PluginManifest).toConstantValue({ name: 'output', guards: ['output'] });
-});
+export default definePlugin({ name: 'output', guards: [outputGuard] });

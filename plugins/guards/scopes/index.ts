@@ -1,7 +1,5 @@
-import { ContainerModule } from 'inversify';
 import type { GuardPlugin } from '../../../core/guard.js';
-import { TYPES } from '../../../core/ids.js';
-import type { PluginManifest } from '../../../core/ports.js';
+import { definePlugin } from '../../../core/plugin.js';
 import { ScopeNotAllowedError, TokenScopeError } from '../../../core/errors.js';
 
 const NO_SCOPES: readonly string[] = Object.freeze([]);
@@ -40,7 +38,4 @@ export const scopesGuard: GuardPlugin = {
 };
 
 /** Registers the `scopes` guard. */
-export default new ContainerModule(({ bind }) => {
-  bind<GuardPlugin>(TYPES.Guard).toConstantValue(scopesGuard);
-  bind<PluginManifest>(TYPES.PluginManifest).toConstantValue({ name: 'scopes', guards: ['scopes'] });
-});
+export default definePlugin({ name: 'scopes', guards: [scopesGuard] });

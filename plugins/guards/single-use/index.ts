@@ -1,7 +1,5 @@
-import { ContainerModule } from 'inversify';
 import type { GuardPlugin } from '../../../core/guard.js';
-import { TYPES } from '../../../core/ids.js';
-import type { PluginManifest } from '../../../core/ports.js';
+import { definePlugin } from '../../../core/plugin.js';
 import { TokenReusedError } from '../../../core/errors.js';
 
 /**
@@ -29,7 +27,4 @@ export const singleUseGuard: GuardPlugin = {
 };
 
 /** Registers the `single-use` guard. */
-export default new ContainerModule(({ bind }) => {
-  bind<GuardPlugin>(TYPES.Guard).toConstantValue(singleUseGuard);
-  bind<PluginManifest>(TYPES.PluginManifest).toConstantValue({ name: 'single-use', guards: ['single-use'] });
-});
+export default definePlugin({ name: 'single-use', guards: [singleUseGuard] });

@@ -1,7 +1,5 @@
-import { ContainerModule } from 'inversify';
 import type { GuardPlugin } from '../../../core/guard.js';
-import { TYPES } from '../../../core/ids.js';
-import type { PluginManifest } from '../../../core/ports.js';
+import { definePlugin } from '../../../core/plugin.js';
 import { formatDuration } from '../../../core/duration.js';
 import type { Policy } from '../../../core/policy/types.js';
 import type { TokenRequest } from '../../../core/ports.js';
@@ -66,7 +64,4 @@ export const ttlGuard: GuardPlugin = {
 };
 
 /** Registers the `ttl` guard. */
-export default new ContainerModule(({ bind }) => {
-  bind<GuardPlugin>(TYPES.Guard).toConstantValue(ttlGuard);
-  bind<PluginManifest>(TYPES.PluginManifest).toConstantValue({ name: 'ttl', guards: ['ttl'] });
-});
+export default definePlugin({ name: 'ttl', guards: [ttlGuard] });

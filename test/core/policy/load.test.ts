@@ -3,6 +3,7 @@ import { PluginLoadError, PolicyInvalidError, type PolicyIssue } from '../../../
 import { loadPolicies, loadPolicyText, type PolicyCatalog } from '../../../core/policy/load.js';
 import type { StyleManifest } from '../../../core/ports.js';
 import { builtinGuards } from '../../../plugins/guards/index.js';
+import { policyKeys } from '../../helpers/names.js';
 
 const demo: StyleManifest = {
   name: 'demo',
@@ -101,7 +102,7 @@ describe('core/policy/load', () => {
         const issues = brief(issuesOf('id: P!\nstyle: demo\ntll: 5m\nttl: { default: 5 minutes }\nreuse: "yes"\n'));
         expect(issues).to.deep.equal([
           '1:5 /id expected text matching ^[a-z0-9][a-z0-9-]{0,62}$; got string "P!"',
-          '3:1 /tll unknown key "tll"; allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, log, ttl, ipBinding, lockout, output, reuse, demo, strict',
+          `3:1 /tll unknown key "tll"; did you mean "ttl"? allowed keys: ${policyKeys(catalog)}`,
           '4:17 /ttl/default expected a duration such as 300s, 20m or 99h; got string "5 minutes"',
           '5:8 /reuse expected boolean, got string "yes"',
         ]);
@@ -221,7 +222,7 @@ describe('core/policy/load', () => {
       });
       it('validates resolved values, and never shows a secret in a message', () => {
         const issues = issuesOf('id: p\nstyle: demo\nttl: { default: "${env:TTL}" }\n', { TTL: 'hunter2-secret' });
-        expect(brief(issues)).to.deep.equal(['3:17 /ttl/default expected a duration such as 300s, 20m or 99h; got string "hunter2-secret"']);
+        expect(brief(issues)).to.deep.equal(['3:17 /ttl/default expected a duration such as 300s, 20m or 99h; got string from "${env:TTL}" (value not shown)']);
       });
     });
   });

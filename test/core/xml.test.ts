@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { xml, xmlTemplate } from '../../plugins/encoders/xml.js';
+import { xml, xmlTemplate } from '../../core/xml.js';
 
-describe('plugins/encoders/xml', () => {
+describe('core/xml', () => {
   describe('xmlTemplate', () => {
     const shape = (a: string, b: string) => ({ RequestTokenResponse: { Result: a, Token: b } });
     const filled = xmlTemplate((slot) => shape(slot(0), slot(1)));
