@@ -7,6 +7,8 @@ import { loadPolicyText } from '../../core/policy/load.js';
 import type { MintedToken, PluginManifest, StyleInstance, TokenStyle } from '../../core/ports.js';
 import { tokenRequestFrom } from '../../core/request.js';
 import { builtinModules } from '../../plugins/index.js';
+import { definePlugin } from '../../core/plugin.js';
+import type { Guard } from '../../core/guard.js';
 
 /** A promise-like that is not a native Promise, as another promise library (or hand-written code) makes. */
 const thenable = <T>(value: T): PromiseLike<T> => ({
@@ -42,6 +44,26 @@ describe('plain contracts', () => {
       expect(token).to.match(/^TH-/);
       const record = await engine.verify('th', token, tokenRequestFrom({}, '127.0.0.1'));
       expect(record.policyId).to.equal('th');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses, when policies load, a guard whose create() answers with a promise, naming the guard', async () => {
+    const lazy = definePlugin({ name: 'lazy', guards: [{ name: 'lazy', order: 1, keys: {}, codes: [], create: async () => ({}) as Guard }] as never });
+    const { engine, registry, store } = await assemble({ modules: [...builtinModules, lazy], clock: new ManualClock(0) });
+    try {
+      const { policies } = loadPolicyText('id: th\nstyle: melissa\n', 'th.yaml', { catalog: registry, env: {} });
+      let caught: (Error & { code?: string }) | undefined;
+      try {
+        await engine.load(policies);
+      } catch (err) {
+        caught = err as Error & { code?: string };
+      }
+      expect([caught?.code, caught?.message]).to.deep.equal([
+        'ERR_PLUGIN_LOAD',
+        'guard "lazy": create() must return the guard itself or undefined, not a promise (it runs once, when policies load)',
+      ]);
     } finally {
       await store.close();
     }
