@@ -66,10 +66,7 @@ export class LockoutGuard {
     this.#store = store;
   }
 
-  /**
-   * Store keys for this policy and subject (empty when the policy has no lockout). Concatenated,
-   * not joined with `storeKey`: they are looked up on every attempt and kept only after a failure.
-   */
+  /** Store keys for this policy and subject (empty when the policy has no lockout). */
   keys(policy: Policy, subject: LockoutSubject): string[] {
     const lockout = policy.lockout;
     if (lockout === undefined) return [];

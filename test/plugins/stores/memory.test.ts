@@ -1,9 +1,7 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
-import { Container } from 'inversify';
 import { ManualClock } from '../../../core/clock.js';
-import { TYPES } from '../../../core/ids.js';
-import type { StoreFactory } from '../../../core/ports.js';
+import { assemble } from '../../../core/container.js';
 import memoryModule, { DEFAULT_MAX_ENTRIES, MemoryStore, memoryStoreOptions } from '../../../plugins/stores/memory/index.js';
 import { rejection } from '../../helpers/boot.js';
 import { describeStoreContract } from '../../stores/store-contract.js';
@@ -95,19 +93,23 @@ describe('plugins/stores/memory MemoryStore', () => {
       clock.advance(2_000);
       await store.put('other', 'x', 1_000); // sweeps the first write's heap node
       expect(await store.getRecord('k')).to.equal(second);
-      expect(store.size).to.equal(2);
     });
 
-    it('sweeps records in expiry order whatever order they were written in', async () => {
+    it('forgets records in expiry order whatever order they were written in, and frees them', async () => {
       const clock = new ManualClock(0);
-      const store = new MemoryStore(clock);
+      const store = new MemoryStore(clock, { maxEntries: 501 });
       const ttls = Array.from({ length: 500 }, (_, i) => ((i * 7919) % 500) + 1); // 1…500, shuffled
       for (const [i, ttl] of ttls.entries()) await store.putRecord(`k${i}`, at(clock, ttl), ttl);
-      for (let t = 1; t <= 500; t++) {
-        clock.advance(1);
-        await store.put('tick', 'x', 1_000); // each write sweeps what has expired
-        expect(store.size, `at ${t} ms`).to.equal(500 - t + 1);
+      for (let t = 1; t <= 500; t += 37) {
+        clock.advance(t - clock.now());
+        for (const [i, ttl] of ttls.entries()) {
+          const held = await store.getRecord(`k${i}`);
+          expect(held?.tokenId, `k${i} (ttl ${ttl} ms) at ${t} ms`).to.equal(ttl > t ? 'id-1' : undefined);
+        }
       }
+      // What expired is freed: the store has room for a full load of new sessions.
+      clock.advance(500);
+      for (let i = 0; i < 500; i++) await store.putRecord(`new${i}`, at(clock, 1_000), 1_000);
     });
   });
 
@@ -242,15 +244,13 @@ describe('plugins/stores/memory MemoryStore', () => {
     });
   });
 
-  describe('container module', () => {
-    it('binds a store factory named memory', async () => {
-      const container = new Container();
-      container.load(memoryModule);
-      const factory = container.get<StoreFactory>(TYPES.StoreFactory, { name: 'memory' });
+  describe('as the --store value names it', () => {
+    it('is the store of --store memory and memory:?maxEntries=N, on the injected clock', async () => {
       const clock = new ManualClock(0);
-      const store = factory('memory', { clock });
+      const { store } = await assemble({ modules: [memoryModule], store: 'memory', clock });
+      const { store: bounded } = await assemble({ modules: [memoryModule], store: 'memory:?maxEntries=7', clock });
       expect(store).to.be.instanceOf(MemoryStore);
-      expect((factory('memory:?maxEntries=7', { clock }) as MemoryStore).usage.maxEntries).to.equal(7);
+      expect((bounded as MemoryStore).usage.maxEntries).to.equal(7);
       await store.put('k', 'v', 5);
       clock.advance(5);
       expect(await store.get('k')).to.equal(undefined);
