@@ -59,11 +59,11 @@ export function hasReadiness(store: Store): store is Store & ReadinessCheck {
 
 /**
  * An optional store ability, for a store in the engine's own process: it keeps an opaque
- * token's record as the object itself, so neither issuing nor verifying encodes or parses it.
- * The engine freezes a record before handing it over, so nobody holding it can change what is
- * stored. Records live under the same keys as any value (`delete`, `ttl` and expiry apply); a
- * key written with `put` reads here as absent. A store shared between processes leaves it out
- * and is given the record as text (`core/record.ts`).
+ * token's record as an object, so neither issuing nor verifying encodes or parses it. The store
+ * must not let a caller change what it holds through a record it hands out (the memory store
+ * keeps a frozen copy). Records live under the same keys as any value (`delete`, `ttl` and
+ * expiry apply); a key written with `put` reads here as absent. A store shared between
+ * processes leaves it out and is given the record as text (`core/record.ts`).
  */
 export interface RecordHolder {
   putRecord(key: string, record: TokenRecord, ttlMs: number): Promise<void>;

@@ -78,26 +78,11 @@ export interface RecordTable {
   delete(key: string): Promise<boolean>;
 }
 
-/** Freezes a value and everything it holds. */
-function deepFreeze(value: unknown): void {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const inner of Object.values(value)) deepFreeze(inner);
-}
-
-/** Freezes a record before an in-process store keeps it: every caller gets the stored object itself. */
-function freeze(record: TokenRecord): TokenRecord {
-  Object.freeze(record);
-  Object.freeze(record.scopes);
-  if (record.claims !== undefined) deepFreeze(record.claims);
-  return record;
-}
-
 /** The record table over `store`: chosen once, so the request path does not ask again. */
 export function recordTable(store: Store): RecordTable {
   if (holdsRecords(store)) {
     return {
-      put: (key, record, ttlMs) => store.putRecord(key, freeze(record), ttlMs),
+      put: (key, record, ttlMs) => store.putRecord(key, record, ttlMs),
       get: (key) => store.getRecord(key),
       consume: async (key) => (await store.consumeRecord(key)) !== undefined,
       delete: (key) => store.delete(key),

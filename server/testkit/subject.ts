@@ -150,7 +150,10 @@ export async function prepare(options: ConformanceOptions): Promise<Subject> {
   const once = load(variantText(text, { id: VARIANT_IDS.once, reuse: false }));
   const bound = load(variantText(text, { id: VARIANT_IDS.bound, ipBinding: 'caller' }));
   const inspected = await Promise.all((outside.length ? outside : builtinModules).map(inspectModule));
-  const underTest = outside.length ? inspected : inspected.filter((m) => m.manifests.some((x) => x.styles?.some((s) => s.name === policy.style)));
+  // Without outside plugins, the built-in plugin of the policy's style is under test, and the built-in guards with it.
+  const underTest = outside.length
+    ? inspected
+    : inspected.filter((m) => m.guards.length > 0 || m.manifests.some((x) => x.styles?.some((s) => s.name === policy.style)));
   return { options, modules, underTest, policy, other, once, bound, registry, codes: await knownCodes(options.codes ?? []) };
 }
 

@@ -1,4 +1,5 @@
 import type { GuardPlugin } from '../../../core/guard.js';
+import type { ErrorCode } from '../../../core/errors.js';
 import { definePlugin } from '../../../core/plugin.js';
 import { normalizeAddress } from '../../../core/address.js';
 import { IpBindingError, TokenAddressMismatchError } from '../../../core/errors.js';
@@ -67,7 +68,7 @@ export const ipBindingGuard: GuardPlugin = {
     },
   },
   },
-  codes: ['ERR_IP_BINDING', 'ERR_TOKEN_ADDRESS_MISMATCH'],
+  codes: ['ERR_IP_BINDING', 'ERR_TOKEN_IP_MISMATCH'] satisfies ErrorCode[],
   create: (policy) => ({
     async beforeMint(attempt) {
       attempt.boundAddress = bindAddress(policy, attempt.request);

@@ -1,4 +1,5 @@
 import type { GuardPlugin } from '../../../core/guard.js';
+import type { ErrorCode } from '../../../core/errors.js';
 import { definePlugin } from '../../../core/plugin.js';
 import { LockoutGuard } from './lockout.js';
 
@@ -32,7 +33,7 @@ export const lockoutGuard: GuardPlugin = {
     },
   },
   },
-  codes: ['ERR_LOCKED_OUT', 'ERR_STORE_FULL'],
+  codes: ['ERR_LOCKED_OUT', 'ERR_STORE_FULL'] satisfies ErrorCode[],
   check(policy) {
     if (!policy.lockout?.per.includes('credential') || policy.credentials !== undefined) return [];
     const written = policy.rules['lockout'] as { per?: unknown } | undefined;

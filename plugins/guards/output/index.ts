@@ -1,4 +1,5 @@
 import type { GuardPlugin } from '../../../core/guard.js';
+import type { ErrorCode } from '../../../core/errors.js';
 import { definePlugin } from '../../../core/plugin.js';
 import { chooseFormat } from '../../../core/formats.js';
 
@@ -21,7 +22,7 @@ export const outputGuard: GuardPlugin = {
     },
   },
   },
-  codes: ['ERR_FORMAT_NOT_ALLOWED'],
+  codes: ['ERR_FORMAT_NOT_ALLOWED'] satisfies ErrorCode[],
   create: (policy) =>
     policy.output.param === undefined
       ? undefined

@@ -1,4 +1,5 @@
 import type { GuardPlugin } from '../../../core/guard.js';
+import type { ErrorCode } from '../../../core/errors.js';
 import { definePlugin } from '../../../core/plugin.js';
 import { ScopeNotAllowedError, TokenScopeError } from '../../../core/errors.js';
 
@@ -13,7 +14,7 @@ export const scopesGuard: GuardPlugin = {
   name: 'scopes',
   order: 400,
   keys: {},
-  codes: ['ERR_SCOPE_NOT_ALLOWED', 'ERR_TOKEN_SCOPE'],
+  codes: ['ERR_SCOPE_NOT_ALLOWED', 'ERR_TOKEN_SCOPE'] satisfies ErrorCode[],
   create: (policy) => ({
     async beforeMint(attempt) {
       const allowed = attempt.credential?.scopes;

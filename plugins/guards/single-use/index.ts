@@ -1,4 +1,5 @@
 import type { GuardPlugin } from '../../../core/guard.js';
+import type { ErrorCode } from '../../../core/errors.js';
 import { definePlugin } from '../../../core/plugin.js';
 import { TokenReusedError } from '../../../core/errors.js';
 
@@ -13,7 +14,7 @@ export const singleUseGuard: GuardPlugin = {
   keys: {
     reuse: { type: 'boolean', description: 'false = single use (default true)' },
   },
-  codes: ['ERR_TOKEN_REUSED'],
+  codes: ['ERR_TOKEN_REUSED'] satisfies ErrorCode[],
   create: (policy) =>
     policy.reuse
       ? undefined

@@ -1,4 +1,5 @@
 import type { GuardPlugin } from '../../../core/guard.js';
+import type { ErrorCode } from '../../../core/errors.js';
 import { definePlugin } from '../../../core/plugin.js';
 import { formatDuration } from '../../../core/duration.js';
 import type { Policy } from '../../../core/policy/types.js';
@@ -45,7 +46,7 @@ export const ttlGuard: GuardPlugin = {
     },
   },
   },
-  codes: [],
+  codes: [] satisfies ErrorCode[],
   check(policy) {
     const { minMs, defaultMs, maxMs } = policy.ttl;
     const issues: { path: string; message: string }[] = [];

@@ -42,13 +42,13 @@ describe('plugins/stores/memory MemoryStore', () => {
   describe('holding token records', () => {
     const at = (clock: ManualClock, ms: number) => ({ tokenId: 'id-1', policyId: 'electa', scopes: [], issuedAt: clock.now(), expiresAt: clock.now() + ms });
 
-    it('keeps the record object itself until its expiry, and forgets it then', async () => {
+    it('keeps the record (its own frozen copy) until its expiry, and forgets it then', async () => {
       const clock = new ManualClock(1_000);
       const store = new MemoryStore(clock);
       const record = at(clock, 60_000);
       await store.putRecord('electa:token:a', record, 60_000);
       clock.advance(59_999);
-      expect(await store.getRecord('electa:token:a')).to.equal(record);
+      expect(await store.getRecord('electa:token:a')).to.deep.equal(record);
       expect(await store.ttl('electa:token:a')).to.equal(1);
       clock.advance(1);
       expect(await store.getRecord('electa:token:a')).to.equal(undefined);
@@ -92,7 +92,7 @@ describe('plugins/stores/memory MemoryStore', () => {
       await store.putRecord('k', second, 10_000);
       clock.advance(2_000);
       await store.put('other', 'x', 1_000); // sweeps the first write's heap node
-      expect(await store.getRecord('k')).to.equal(second);
+      expect(await store.getRecord('k')).to.deep.equal(second);
     });
 
     it('forgets records in expiry order whatever order they were written in, and frees them', async () => {
