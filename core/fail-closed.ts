@@ -22,22 +22,27 @@ export interface StoreFailures {
  * @example const store = failClosed(memoryStore, { full: () => {}, unavailable: () => {} });
  */
 export function failClosed(store: Store, failures: StoreFailures): Store {
-  const fail = (err: unknown): never => {
+  /** The error a failed store call is reported as. */
+  const failure = (err: unknown): unknown => {
     if (hasCode(err, 'ERR_STORE_FULL')) failures.full();
-    if (isTokenSmithError(err)) throw err;
+    if (isTokenSmithError(err)) return err;
     failures.unavailable();
-    throw new StoreUnavailableError('the token store is unavailable', { cause: err });
+    return new StoreUnavailableError('the token store is unavailable', { cause: err });
+  };
+  const fail = (err: unknown): never => {
+    throw failure(err);
   };
   const wrapped: Record<string, unknown> = { close: () => store.close() };
   const methods = store as unknown as Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>;
   for (const name of REQUEST_METHODS) {
     const method = methods[name];
     if (typeof method !== 'function') continue;
-    wrapped[name] = async (...args: unknown[]) => {
+    wrapped[name] = (...args: unknown[]) => {
       try {
-        return await method.apply(store, args);
+        return method.apply(store, args).then(undefined, fail);
       } catch (err) {
-        return fail(err);
+        // A store that throws instead of rejecting fails closed all the same.
+        return Promise.reject(failure(err));
       }
     };
   }

@@ -4,7 +4,8 @@
  * error codes it may refuse with, and hooks into the points of a request where rules apply. The
  * runtime runs the hooks of a policy's guards in their declared `order` and knows none by name.
  *
- * Every hook returns a `Promise`; `create` returns a plain value (it runs once, at compile time).
+ * Every hook returns a `Promise` except `beforeMint`, which decides without waiting for anything;
+ * `create` returns a plain value (it runs once, at compile time).
  */
 import type { Credential, Policy } from './policy/types.js';
 import type { Clock, GrantRequest, Store, TokenRecord, TokenRequest, VerifyExpectations } from './ports.js';
@@ -69,7 +70,10 @@ export interface VerifyAttempt {
   useOnce(): Promise<boolean>;
 }
 
-/** A guard made for one policy. Every hook is optional; a hook refuses by throwing a `TokenSmithError`. */
+/**
+ * A guard made for one policy. Every hook is optional; a hook refuses by throwing a
+ * `TokenSmithError` (a promise hook: by rejecting with one).
+ */
 export interface Guard {
   /** When an issue request arrives, before the style reads it (output: refuse a bad reply format first). */
   onRequest?(request: TokenRequest): Promise<void>;
@@ -81,8 +85,12 @@ export interface Guard {
    * another refusal (lockout: `ERR_LOCKED_OUT`). Only for policies with credentials.
    */
   afterCredentials?(attempt: IssueAttempt): Promise<void>;
-  /** Before the token is minted: decides what it gets (scopes, lifetime, bound address), or refuses. */
-  beforeMint?(attempt: IssueAttempt): Promise<void>;
+  /**
+   * Before the token is minted: decides what it gets (scopes, lifetime, bound address), or
+   * refuses. A plain function (no promise): it decides from what the request and the earlier
+   * hooks gathered; a rule that needs the store at issue checks in `onRequest` or the credential hooks.
+   */
+  beforeMint?(attempt: IssueAttempt): void;
   /** On every verify (and inspection, see `presented`), after the token opened. */
   onVerify?(attempt: VerifyAttempt): Promise<void>;
 }

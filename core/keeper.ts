@@ -34,8 +34,8 @@ export class StoredTokens implements TokenKeeper {
     this.#clock = clock;
   }
 
-  async keep(token: string, record: TokenRecord): Promise<void> {
-    await this.#records.put(this.#key(token), record, record.expiresAt - record.issuedAt);
+  keep(token: string, record: TokenRecord): Promise<void> {
+    return this.#records.put(this.#key(token), record, record.expiresAt - record.issuedAt);
   }
 
   async open(token: string): Promise<TokenRecord> {

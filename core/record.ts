@@ -30,17 +30,12 @@ const unreadable = (policyId: string, cause?: unknown): TokenUnknownError =>
  */
 export function tokenRecord(fields: TokenRecord): TokenRecord {
   const { tokenId, policyId, scopes, issuedAt, expiresAt, subject, credentialId, boundAddress, claims } = fields;
-  return {
-    tokenId,
-    policyId,
-    scopes,
-    issuedAt,
-    expiresAt,
-    ...(subject === undefined ? {} : { subject }),
-    ...(credentialId === undefined ? {} : { credentialId }),
-    ...(boundAddress === undefined ? {} : { boundAddress }),
-    ...(claims === undefined ? {} : { claims }),
-  };
+  const record: { -readonly [K in keyof TokenRecord]: TokenRecord[K] } = { tokenId, policyId, scopes, issuedAt, expiresAt };
+  if (subject !== undefined) record.subject = subject;
+  if (credentialId !== undefined) record.credentialId = credentialId;
+  if (boundAddress !== undefined) record.boundAddress = boundAddress;
+  if (claims !== undefined) record.claims = claims;
+  return record;
 }
 
 type Row = [string, number, number, string[], string | null, string | null, string | null, Record<string, unknown> | null];

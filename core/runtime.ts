@@ -34,7 +34,7 @@ class Attempt implements IssueAttempt {
   scopes: readonly string[] = [];
   lifetimeMs: number | undefined = undefined;
   boundAddress: string | undefined = undefined;
-  #notes: Map<string, unknown> | undefined;
+  #notes: Record<string, unknown> | undefined;
 
   constructor(
     readonly policy: Policy,
@@ -44,11 +44,11 @@ class Attempt implements IssueAttempt {
   ) {}
 
   note(key: string, value: unknown): void {
-    (this.#notes ??= new Map()).set(key, value);
+    (this.#notes ??= {})[key] = value;
   }
 
   noted<T>(key: string): T | undefined {
-    return this.#notes?.get(key) as T | undefined;
+    return this.#notes?.[key] as T | undefined;
   }
 }
 
@@ -113,7 +113,14 @@ export class PolicyRuntime {
       for (const guard of hooks.afterCredentials) await guard.afterCredentials?.(attempt);
       if (attempt.credential === undefined) throw new CredentialInvalidError('invalid credential', { policyId: policy.id });
     }
-    for (const guard of hooks.beforeMint) await guard.beforeMint?.(attempt);
+    for (const guard of hooks.beforeMint) {
+      const answer: unknown = guard.beforeMint?.(attempt);
+      // A promise here would be a refusal nobody waits for: fail closed instead of minting.
+      if (answer !== undefined) {
+        void Promise.resolve(answer).catch(() => {});
+        throw new InternalError(`policy ${policy.id}: a guard's beforeMint returned a value; it must decide without a promise`);
+      }
+    }
     const { credential, scopes, boundAddress, lifetimeMs } = attempt;
     if (lifetimeMs === undefined) throw new InternalError(`policy ${policy.id} has no guard that sets a token's lifetime`);
     const issuedAt = this.#clock.now();

@@ -484,6 +484,9 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
           for (const [hook, value] of Object.entries(made)) {
             if (!(GUARD_HOOKS as readonly string[]).includes(hook)) problems.push(`${label}: "${hook}" is not a hook; hooks are ${GUARD_HOOKS.join(', ')}`);
             else if (typeof value !== 'function') problems.push(`${label}: hook ${hook} is not a function`);
+            else if (hook === 'beforeMint' && value.constructor?.name === 'AsyncFunction') {
+              problems.push(`${label}: beforeMint is async; it must decide without a promise (check with the store in onRequest or the credential hooks)`);
+            }
           }
         }
       }

@@ -68,4 +68,26 @@ describe('plain contracts', () => {
       await store.close();
     }
   });
+
+  it('fails closed, minting nothing, when a guard’s beforeMint answers with a promise (a refusal nobody would wait for)', async () => {
+    const hasty = definePlugin({
+      name: 'hasty',
+      guards: [{ name: 'hasty', order: 1, keys: {}, codes: [], create: () => ({ beforeMint: (async () => { throw new Error('refused too late'); }) as never }) }],
+    });
+    const { engine, registry, store } = await assemble({ modules: [...builtinModules, hasty], clock: new ManualClock(0) });
+    try {
+      const { policies } = loadPolicyText('id: th\nstyle: melissa\n', 'th.yaml', { catalog: registry, env: {} });
+      await engine.load(policies);
+      let caught: (Error & { code?: string }) | undefined;
+      try {
+        await engine.issue('th', tokenRequestFrom({ L: 'any-licence-0123' }, '127.0.0.1'));
+      } catch (err) {
+        caught = err as Error & { code?: string };
+      }
+      expect(caught?.code).to.equal('ERR_INTERNAL');
+      expect((store as unknown as { size: number }).size).to.equal(0);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -70,7 +70,7 @@ export const ipBindingGuard: GuardPlugin = {
   },
   codes: ['ERR_IP_BINDING', 'ERR_TOKEN_IP_MISMATCH'] satisfies ErrorCode[],
   create: (policy) => ({
-    async beforeMint(attempt) {
+    beforeMint(attempt) {
       attempt.boundAddress = bindAddress(policy, attempt.request);
     },
     async onVerify(attempt) {

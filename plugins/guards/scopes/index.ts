@@ -16,7 +16,7 @@ export const scopesGuard: GuardPlugin = {
   keys: {},
   codes: ['ERR_SCOPE_NOT_ALLOWED', 'ERR_TOKEN_SCOPE'] satisfies ErrorCode[],
   create: (policy) => ({
-    async beforeMint(attempt) {
+    beforeMint(attempt) {
       const allowed = attempt.credential?.scopes;
       const asked = attempt.asked.scopes;
       if (asked === undefined) {

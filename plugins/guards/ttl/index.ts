@@ -58,7 +58,7 @@ export const ttlGuard: GuardPlugin = {
     return issues;
   },
   create: (policy) => ({
-    async beforeMint(attempt) {
+    beforeMint(attempt) {
       attempt.lifetimeMs = lifetimeFor(policy, attempt.request, attempt.asked.ttlMs);
     },
   }),

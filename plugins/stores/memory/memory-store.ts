@@ -49,8 +49,8 @@ const BEYOND_LATIN1 = /[\u0100-\uffff]/;
 
 /**
  * A flat copy of `text`. V8 keeps a string made by joining pieces (a template, `+`, Node's
- * `randomUUID`) as a tree of its pieces until something reads it whole; a key or token id held
- * for a session's life would keep the whole tree, several hundred bytes more per session.
+ * `randomUUID`) as a tree of its pieces until something reads it whole, and a key or token id
+ * held for a session's life would keep the whole tree: several hundred bytes more per session.
  */
 function flat(text: string): string {
   return BEYOND_LATIN1.test(text) ? text : Buffer.from(text, 'latin1').toString('latin1');

@@ -111,7 +111,7 @@ describe('server/testkit (the conformance kit)', () => {
       it('names each problem: its name, order, undocumented code and a hook that does not exist', async () => {
         const sloppy = definePlugin({
           name: 'sloppy-guard',
-          guards: [{ name: 'Sloppy Guard', order: Number.NaN, keys: {}, codes: ['ERR_NOT_DOCUMENTED'], create: () => ({ onverify: async () => {} }) as never }],
+          guards: [{ name: 'Sloppy Guard', order: Number.NaN, keys: {}, codes: ['ERR_NOT_DOCUMENTED'], create: () => ({ onverify: async () => {}, beforeMint: async () => {} }) as never }],
         });
         const report = await runConformance({ ...FIXTURE, plugins: [FIXTURE_PLUGIN, sloppy] });
         expect(lines(report, 'guards:')).to.deep.equal([
@@ -119,6 +119,7 @@ describe('server/testkit (the conformance kit)', () => {
           'guard "Sloppy Guard": order must be a number (lower runs first)',
           'guard "Sloppy Guard": code ERR_NOT_DOCUMENTED is neither a tokensmith code (docs/errors.md) nor one listed in options.codes',
           'guard "Sloppy Guard": "onverify" is not a hook; hooks are onRequest, beforeCredentials, afterCredentials, beforeMint, onVerify',
+          'guard "Sloppy Guard": beforeMint is async; it must decide without a promise (check with the store in onRequest or the credential hooks)',
         ]);
       });
 
