@@ -1,5 +1,6 @@
 import type { Outcome, Reply, ReplyEncoder } from '../../core/ports.js';
 import { errorHeaders, replyWith } from '../encoders/json/json-encoder.js';
+import { csvField } from '../encoders/csv.js';
 import { xmlTemplate } from '../encoders/xml.js';
 
 const response = xmlTemplate((slot) => ({ Response: { ResponseCode: slot(0), ResponseData: slot(1) } }));
@@ -21,10 +22,10 @@ export class ElectaXmlEncoder implements ReplyEncoder {
   }
 }
 
-/** `0,GUID` or `1,Invalid Account or Application Key`. */
+/** `0,GUID` or `1,Invalid Account or Application Key`: one line of two fields, whatever the caller sent. */
 export class ElectaCsvEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
     const { code, data, headers } = result(outcome);
-    return replyWith(200, 'text/csv', `${code},${data}`, headers);
+    return replyWith(200, 'text/csv', `${code},${csvField(data)}`, headers);
   }
 }
