@@ -10,6 +10,7 @@ import { TrustedProxies } from './client-ip.js';
 import { errorMiddleware } from './error-middleware.js';
 import { melissaDemo } from './demo.js';
 import { scrubberFor } from './logging.js';
+import { refuseMethods } from './methods.js';
 import { Metrics, type RequestKind } from './metrics.js';
 import { tokenRequestOf } from './params.js';
 import { requestLog } from './request-log.js';
@@ -96,7 +97,7 @@ export function createApp(options: AppOptions): Koa {
     await route.handle(ctx, next);
   });
   app.use(admin.routes());
-  app.use(admin.allowedMethods({ throw: true }));
+  app.use(refuseMethods(admin));
   return app;
 
   /** Rebuilt only when the engine serves another policy set (reload); each route keeps the set it was built from. */

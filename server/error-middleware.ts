@@ -31,7 +31,8 @@ function asDomainError(err: unknown): TokenSmithError {
   const status = (err as { status?: unknown }).status;
   if (status === 413) return new BodyTooLargeError('request body too large');
   if (status === 404) return new NotFoundError('not found');
-  if (status === 405) return new MethodNotAllowedError('method not allowed');
+  // A router's 501 is a method it implements nowhere: the caller's mistake, not ours.
+  if (status === 405 || status === 501) return new MethodNotAllowedError('method not allowed');
   if (status === 400 || status === 415) return new BodyInvalidError('request body could not be read');
   return new InternalError('internal error', { cause: err });
 }
