@@ -1,11 +1,11 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
 import type { Engine, PolicySet } from '../core/engine.js';
 import { AdminUnauthorizedError, MethodNotAllowedError, MetricsUnauthorizedError, RequestInvalidError } from '../core/errors.js';
 import type { HttpMethod, IssueRoute, Policy } from '../core/policy/types.js';
 import { hasReadiness, type Logger } from '../core/ports.js';
 import { bearerMatcher } from './bearer.js';
+import { bodyReader } from './body.js';
 import { TrustedProxies } from './client-ip.js';
 import { errorMiddleware } from './error-middleware.js';
 import { melissaDemo } from './demo.js';
@@ -65,7 +65,7 @@ export function createApp(options: AppOptions): Koa {
   const logger = options.logger ?? SILENT;
   const trusted = new TrustedProxies(options.trustedProxies ?? []);
   const limit = options.bodyLimit ?? '16kb';
-  const parseBody = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: limit, formLimit: limit, jsonStrict: true });
+  const parseBody = bodyReader(limit);
   const app = new Koa({ proxy: false });
   app.silent = true;
   const metrics = options.metrics ?? new Metrics();
