@@ -7,7 +7,7 @@ import { hasReadiness, type Logger } from '../core/ports.js';
 import { bearerMatcher } from './bearer.js';
 import { bodyReader } from './body.js';
 import { TrustedProxies } from './client-ip.js';
-import { errorMiddleware } from './error-middleware.js';
+import { errorMiddleware, logEscapedErrors } from './error-middleware.js';
 import { melissaDemo } from './demo.js';
 import { scrubberFor } from './logging.js';
 import { refuseMethods } from './methods.js';
@@ -77,8 +77,10 @@ export function createApp(options: AppOptions): Koa {
   const admin = adminRouter(engine, options.adminSecret, parseBody);
   if (endpoint !== 'off') admin.get('/metrics', metricsRoute(metrics, typeof endpoint === 'object' ? endpoint.secret : undefined));
 
+  const scrub = scrubberFor(() => engine.served, secrets);
+  logEscapedErrors(app, logger, scrub);
   app.use(requestLog(logger, metrics, trusted));
-  app.use(errorMiddleware(engine, logger, scrubberFor(() => engine.served, secrets)));
+  app.use(errorMiddleware(engine, logger, scrub));
   if (options.demo) app.use(melissaDemo(engine));
   app.use(async function policyRoutes(ctx: Context, next: Next): Promise<void> {
     const route = routesFor().get(ctx.path);

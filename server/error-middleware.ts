@@ -1,3 +1,4 @@
+import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
 import {
   BodyInvalidError, BodyTooLargeError, InternalError, MethodNotAllowedError, NotFoundError, TokenSmithError,
@@ -91,4 +92,19 @@ export function errorMiddleware(engine: Engine, logger: Logger, scrub: Scrubber 
       });
     }
   };
+}
+
+/**
+ * Errors thrown outside the error middleware (by the request log, which runs around it) reach
+ * Koa's own handler, which answers a plain-text 500 and, with `app.silent`, tells no one: an
+ * IPv6 zone id once failed every policy route that way, with no log line. They are logged here,
+ * scrubbed like any unexpected error; client errors Koa answers itself (`expose`) are not.
+ *
+ * @example const app = new Koa(); app.silent = true; logEscapedErrors(app, logger, scrub);
+ */
+export function logEscapedErrors(app: Koa, logger: Logger, scrub: Scrubber): void {
+  app.on('error', (err: unknown, ctx?: Context) => {
+    if ((err as { expose?: unknown } | null)?.expose === true) return;
+    logger.error({ error: errorField(err, scrub, ctx), path: ctx?.path, method: ctx?.method }, 'unexpected error outside the error middleware');
+  });
 }
