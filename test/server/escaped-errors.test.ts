@@ -28,9 +28,10 @@ describe('server/error-middleware logEscapedErrors (over HTTP)', () => {
     expect(res.status).to.equal(500);
     expect(await res.text()).to.equal('Internal Server Error');
     expect(errors).to.have.length(1);
-    expect(errors[0]?.msg).to.equal('unexpected error outside the error middleware');
-    expect(errors[0]?.line).to.deep.include({ path: '/emalidate/token', method: 'POST' });
-    expect((errors[0]?.line['error'] as { message: string }).message).to.equal('the log destination failed');
+    const [{ line, msg }] = errors as [{ line: Record<string, unknown>; msg: string | undefined }];
+    expect(msg).to.equal('unexpected error outside the error middleware');
+    expect(line).to.deep.include({ path: '/emalidate/token', method: 'POST' });
+    expect((line['error'] as { message: string }).message).to.equal('the log destination failed');
   });
 
   it('logs nothing for what the error middleware answers', async () => {
