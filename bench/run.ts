@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     // of ours (no lockout, no constant-time comparison, no log line or metrics), and the guarded
     // routes, which do it by hand, run at 0.6–0.7 of them (printed below). The target is held
     // against the guarded routes: the engine's own cost over doing the same job by hand
-    // (docs/architecture.md, Benchmark). The plain ratios are printed for reference.
+    // (docs/performance.md, The benchmark). The plain ratios are printed for reference.
     { ours: cases.melissaIssue.name, baseline: cases.guardedMelissaIssue.name, target: 0.85 },
     { ours: cases.melissaVerify.name, baseline: cases.guardedMelissaVerify.name, target: 0.85 },
     { ours: cases.electaIssue.name, baseline: cases.guardedElectaIssue.name, target: 0.85 },

@@ -4,7 +4,9 @@
  * two in step). Callers `switch (err.code)`. Programming mistakes throw `TypeError` instead.
  *
  * `status` is the HTTP status the one error middleware uses, `expose` says whether the message
- * may reach a client. Messages never contain a secret, a token or a key.
+ * may reach a client, and `headers` are reply headers the error asks for (as Koa's
+ * `err.headers`): the host sends them whatever encoder renders the body. Messages never contain
+ * a secret, a token or a key. {@link ErrorCode} is the union of every class's code.
  *
  * @example
  * ```ts
@@ -18,6 +20,8 @@ export interface ErrorDetails {
   claim?: string;
   /** A short machine-readable reason within the code. */
   reason?: string;
+  /** Reply headers the error asks for (`Retry-After`, `WWW-Authenticate`), names in lower case. */
+  headers?: Readonly<Record<string, string>>;
   cause?: unknown;
 }
 
@@ -39,6 +43,12 @@ export abstract class TokenSmithError extends Error {
   readonly policyId: string | undefined;
   readonly claim: string | undefined;
   readonly reason: string | undefined;
+  /**
+   * Reply headers the error asks for, names in lower case (Koa's `err.headers`). The host sends
+   * them with whatever reply the policy's encoder makes, so an encoder never has to know which
+   * errors carry which headers.
+   */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -46,6 +56,7 @@ export abstract class TokenSmithError extends Error {
     this.policyId = details.policyId;
     this.claim = details.claim;
     this.reason = details.reason;
+    this.headers = details.headers;
   }
 }
 
@@ -117,7 +128,7 @@ export class LockedOutError extends TokenSmithError {
   override readonly status = 429;
   readonly retryAfterMs: number;
   constructor(message: string, retryAfterMs: number, details: ErrorDetails = {}) {
-    super(message, details);
+    super(message, { ...details, headers: { ...details.headers, 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } });
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -231,12 +242,18 @@ export class TokenScopeError extends TokenSmithError {
 export class AdminUnauthorizedError extends TokenSmithError {
   readonly code = 'ERR_ADMIN_UNAUTHORIZED';
   override readonly status = 401;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { ...details, headers: { 'www-authenticate': 'Bearer realm="tokensmith-admin"', ...details.headers } });
+  }
 }
 
 /** `GET /metrics` was called without the metrics secret (when one is configured). */
 export class MetricsUnauthorizedError extends TokenSmithError {
   readonly code = 'ERR_METRICS_UNAUTHORIZED';
   override readonly status = 401;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { ...details, headers: { 'www-authenticate': 'Bearer realm="tokensmith-metrics"', ...details.headers } });
+  }
 }
 
 /** The store could not be reached; nothing was issued. */
@@ -291,6 +308,17 @@ export class InternalError extends TokenSmithError {
   override readonly status = 500;
   override readonly expose = false;
 }
+
+type ErrorModule = typeof import('./errors.js');
+
+/**
+ * Every stable code of tokensmith's own errors, derived from the classes above: a vendor code
+ * table typed `Record<ErrorCode, …>` stops compiling when a class is added and not mapped.
+ * A plugin's own errors have other codes; `TokenSmithError.code` stays a `string`.
+ */
+export type ErrorCode = {
+  [K in keyof ErrorModule]: ErrorModule[K] extends new (...args: never[]) => { readonly code: infer C extends string } ? C : never;
+}[keyof ErrorModule];
 
 /**
  * Whether `err` is a tokensmith error, from this copy of the package or any other: by the

@@ -9,7 +9,8 @@ export { assemble, type AssembleOptions, type Assembly } from './container.js';
 export { loadPolicies, loadPolicyFile, loadPolicyText, type LoadOptions, type LoadResult, type PolicyCatalog } from './policy/load.js';
 export type { Policy, Credential, HttpMethod, IpBindingMode } from './policy/types.js';
 export { tokenRequestFrom } from './request.js';
-export { definePlugin, type PluginDefinition, type StyleDefinition } from './plugin.js';
+export { definePlugin, type PluginDefinition, type StyleDefinition, type PluginModule } from './plugin.js';
+export { describeError, jsonErrorReply, vendorCode } from './reply.js';
 export { TYPES } from './ids.js';
 export { SystemClock, ManualClock } from './clock.js';
 export { CryptoRandom } from './random.js';
@@ -29,5 +30,5 @@ export {
   MetricsUnauthorizedError,
   StoreUnavailableError, StoreFullError, StoreOptionsInvalidError, NotFoundError, MethodNotAllowedError, BodyTooLargeError, BodyInvalidError,
   InternalError,
-  type ErrorDetails, type PolicyIssue,
+  type ErrorDetails, type PolicyIssue, type ErrorCode,
 } from './errors.js';

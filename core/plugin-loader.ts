@@ -9,8 +9,9 @@ function isContainerModule(value: unknown): value is ContainerModule {
 }
 
 /**
- * Loads an outside plugin by path (`--plugin ./my-plugin.js`). The module must export an
- * inversify `ContainerModule` as its default export (or as `module`).
+ * Loads an outside plugin by path (`--plugin ./my-plugin.js`). The module's default export (or
+ * its export named `module`) is what `definePlugin` returns; a hand-written inversify
+ * `ContainerModule` that binds its own `PluginManifest` is accepted too.
  */
 export async function loadPluginModule(path: string, cwd: string = process.cwd()): Promise<ContainerModule> {
   const file = resolve(cwd, path);

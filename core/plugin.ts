@@ -51,3 +51,6 @@ export function definePlugin(definition: PluginDefinition): ContainerModule & { 
   });
   return Object.assign(module, { manifest });
 }
+
+/** What {@link definePlugin} makes: the container module, carrying the manifest it binds. */
+export type PluginModule = ReturnType<typeof definePlugin>;

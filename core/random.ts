@@ -10,8 +10,8 @@ const DASH = 0x2d;
 /**
  * Randomness from the operating system's CSPRNG (OpenSSL's `RAND_bytes` through
  * `randomFillSync`). Small requests are served from a pool refilled 4 KiB at a time — as Node's
- * own `randomUUID` does — since one call into the CSPRNG per token cost more than the rest of
- * minting an opaque token. Every byte is handed out once; callers get their own copy.
+ * own `randomUUID` does — since each call into the CSPRNG has a fixed cost larger than the
+ * rest of minting an opaque token. Every byte is handed out once; callers get their own copy.
  */
 export class CryptoRandom implements Random {
   readonly #pool = Buffer.allocUnsafeSlow(POOL_SIZE);
@@ -31,7 +31,7 @@ export class CryptoRandom implements Random {
    * A random (version 4, RFC 9562) UUID, lower case. Written here rather than taken from
    * `crypto.randomUUID`, which joins 20 pieces with `+`: V8 keeps that as a chain of some 14
    * "cons" strings until something reads it whole, and a token id is stored with every session
-   * and rarely read — about 470 bytes a session more memory to keep and for the collector to walk.
+   * and rarely read: memory kept, and walked by the collector, for every session.
    * This one is written as bytes and read out once: one flat 36-character string.
    */
   uuid(): string {

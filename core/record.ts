@@ -17,8 +17,8 @@ const json = (value: string | undefined): string => (value === undefined ? 'null
 /**
  * A stored opaque token's record as text: a JSON array in a fixed order —
  * `[tokenId, issuedAt, expiresAt, scopes, credentialId, subject, boundAddress, claims]` — written
- * field by field. It is a third the size of the record as a JSON object and ten times cheaper to
- * write, and it is what every store holds for every live session (the policy id is in the key).
+ * field by field. It is smaller than the record as a JSON object and cheaper to write, and it is
+ * what every store holds for every live session (the policy id is in the key).
  *
  * @example encodeRecord(record) // '["3f0c…",1795602607000,1795603807000,[],"123456",null,null,null]'
  */
@@ -37,8 +37,8 @@ const unreadable = (policyId: string, cause?: unknown): TokenUnknownError =>
  * A token record as the engine builds it: the fields every record has, set by the constructor;
  * the caller then sets each optional one it has. A class rather than an object literal because V8
  * leaves a class's objects room for fields set after the constructor, where a literal's object
- * puts them in a second allocation (a property array): one object and 40 bytes more for every
- * session a store holds.
+ * puts them in a second allocation (a property array), one more object for every session a
+ * store holds.
  *
  * @example
  * const record = new HeldRecord(tokenId, 'electa', [], issuedAt, expiresAt);

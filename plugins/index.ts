@@ -1,4 +1,4 @@
-import type { ContainerModule } from 'inversify';
+import type { PluginModule } from '../core/plugin.js';
 import electa from './electa/index.js';
 import emalidate from './emalidate/index.js';
 import json from './encoders/json/index.js';
@@ -8,4 +8,4 @@ import redisStore from './stores/redis/index.js';
 import xdoc from './xdoc/index.js';
 
 /** The plugins every tokensmith container loads; outside ones come from `--plugin PATH`. */
-export const builtinModules: readonly ContainerModule[] = [memoryStore, redisStore, json, emalidate, melissa, electa, xdoc];
+export const builtinModules: readonly PluginModule[] = [memoryStore, redisStore, json, emalidate, melissa, electa, xdoc];

@@ -209,7 +209,6 @@ function metricsRoute(metrics: Metrics, secret: string | undefined): Middleware 
   const allowed = secret === undefined ? () => true : bearerMatcher(secret);
   return async function serveMetrics(ctx) {
     if (!allowed(ctx.get('authorization'))) {
-      ctx.set('www-authenticate', 'Bearer realm="tokensmith-metrics"');
       throw new MetricsUnauthorizedError('metrics secret missing or wrong');
     }
     ctx.body = await metrics.registry.metrics();
@@ -227,7 +226,6 @@ function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody:
   };
   const authorize: Middleware = async function authorizeAdmin(ctx, next) {
     if (!isAdmin(ctx.get('authorization'))) {
-      ctx.set('www-authenticate', 'Bearer realm="tokensmith-admin"');
       throw new AdminUnauthorizedError('admin secret missing or wrong');
     }
     await parseBody(ctx, noop);

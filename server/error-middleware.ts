@@ -5,7 +5,7 @@ import {
 } from '../core/errors.js';
 import type { Engine, PolicySet } from '../core/engine.js';
 import type { Logger, Reply, TokenRequest } from '../core/ports.js';
-import { describeError, errorHeaders } from '../plugins/encoders/json/json-encoder.js';
+import { bearerChallenge, jsonErrorReply } from '../core/reply.js';
 import { errorField, scrubberFor, type Scrubber } from './logging.js';
 import type { RequestKind } from './metrics.js';
 import { tokenRequestOf } from './params.js';
@@ -51,10 +51,12 @@ function queryRequest(ctx: Context, engine: Engine, state: RouteState & { policy
   }
 }
 
-function send(ctx: Context, reply: Reply): void {
+/** Sends an error's reply: the headers the error carries, then the encoder's own (which win on a clash). */
+function send(ctx: Context, reply: Reply, error: TokenSmithError): void {
   ctx.status = reply.status;
   ctx.type = reply.contentType;
   ctx.body = reply.body;
+  if (error.headers) ctx.set(error.headers);
   if (reply.headers) ctx.set(reply.headers);
 }
 
@@ -105,40 +107,17 @@ export function renderError(ctx: Context, engine: Engine, err: unknown, logger: 
   if (state.policyId !== undefined) {
     try {
       const request = state.tokenRequest ?? queryRequest(ctx, engine, { ...state, policyId: state.policyId });
-      send(ctx, engine.reply(state.policyId, { ok: false, error }, request, state.policySet));
-      if (state.kind === 'verify') challenge(ctx, state.policyId, error);
+      send(ctx, engine.reply(state.policyId, { ok: false, error }, request, state.policySet), error);
+      if (state.kind === 'verify' && !ctx.response.get('www-authenticate')) {
+        const challenge = bearerChallenge(state.policyId, ctx.status, error);
+        if (challenge !== undefined) ctx.set('www-authenticate', challenge);
+      }
       return;
     } catch (encodeError) {
       logger.error({ error: errorField(encodeError, scrub, ctx), policy: state.policyId, path: ctx.path }, 'reply encoder failed');
     }
   }
-  const headers = errorHeaders(error);
-  send(ctx, {
-    status: error.status,
-    contentType: 'application/json',
-    body: JSON.stringify(describeError(error)),
-    ...(headers === undefined ? {} : { headers }),
-  });
-}
-
-/** Characters RFC 6750 allows in a scope token (and so safe inside the quoted header value). */
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
-
-/**
- * RFC 6750 §3 challenge on a protected route's refusal: a 401 (RFC 9110 requires a challenge
- * with it) says `invalid_token`, or nothing more when no token was presented; a 403 for a scope
- * the token lacks says `insufficient_scope`. Vendor replies that answer 200 with their own code
- * get none; neither does a reply whose encoder set its own.
- */
-function challenge(ctx: Context, policyId: string, error: TokenSmithError): void {
-  if (ctx.response.get('www-authenticate')) return;
-  const realm = `Bearer realm="${policyId}"`;
-  if (ctx.status === 401) {
-    ctx.set('www-authenticate', error.code === 'ERR_TOKEN_MISSING' ? realm : `${realm}, error="invalid_token", error_description="${error.code}"`);
-  } else if (ctx.status === 403 && error.code === 'ERR_TOKEN_SCOPE') {
-    const scope = error.claim !== undefined && SCOPE_TOKEN.test(error.claim) ? `, scope="${error.claim}"` : '';
-    ctx.set('www-authenticate', `${realm}, error="insufficient_scope", error_description="${error.code}"${scope}`);
-  }
+  send(ctx, jsonErrorReply(error), error);
 }
 
 /**

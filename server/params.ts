@@ -45,7 +45,7 @@ export function tokenRequestOf(ctx: Context, caseInsensitive: boolean, address: 
   if (shape.bindCallerAs !== undefined) values.set(fold(shape.bindCallerAs), address);
   const authorization = ctx.get('authorization');
   const bearer = authorization === '' ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
-  // Set field by field rather than with conditional spreads: each spread built an object a request.
+  // Set field by field: a conditional spread would build a throwaway object on every request.
   const request: { -readonly [K in keyof TokenRequest]: TokenRequest[K] } = {
     param: caseInsensitive ? (name) => values.get(name.toLowerCase()) : (name) => values.get(name),
     clientAddress: address,

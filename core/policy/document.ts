@@ -211,8 +211,8 @@ const BEYOND_LATIN1 = /[\u0100-\uffff]/;
  * Latin-1 anywhere in a file (an arrow in a comment) makes V8 hold the whole text, and every
  * string taken from it, at two bytes a character; a policy id, path or parameter name taken
  * from it then makes what the request path builds from it two-byte too (store keys, log lines,
- * replies): slower to hash, flatten, lower-case and write. Measured (instruction counts, see
- * docs/architecture.md): 4–5 % of an Electa issue or a Melissa verify request.
+ * replies), which are slower to hash, flatten, lower-case and write (figures in
+ * docs/performance.md).
  */
 function oneByte(value: unknown): unknown {
   if (typeof value === 'string') return BEYOND_LATIN1.test(value) ? value : Buffer.from(value, 'latin1').toString('latin1');

@@ -1,7 +1,8 @@
 // An outside reply encoder: format `kv` renders replies as `key=value` lines, for any style
-// (a policy allows it with `output: { allowed: [json, kv] }`). Errors show their message only
-// when the error allows it, and a lockout says when to come back, as every encoder must.
-import { definePlugin } from 'tokensmith';
+// (a policy allows it with `output: { allowed: [json, kv] }`). Errors show what `describeError`
+// lets a client see (the message only when the error allows it); the headers an error asks for
+// (`Retry-After` on a lockout) are sent by the host, whatever the encoder.
+import { definePlugin, describeError } from 'tokensmith';
 
 /** One line per field; values never hold a line break (a token or code never does; messages are cut at one). */
 const lines = (fields) => `${Object.entries(fields).map(([key, value]) => `${key}=${String(value).split(/[\r\n]/)[0]}`).join('\n')}\n`;
@@ -12,14 +13,7 @@ class KeyValueEncoder {
       const expiresIn = Math.max(0, Math.round((outcome.record.expiresAt - outcome.record.issuedAt) / 1000));
       return { status: 200, contentType: 'text/plain; charset=utf-8', body: lines({ token: outcome.token, expires_in: expiresIn }) };
     }
-    const { error } = outcome;
-    const retry = error.code === 'ERR_LOCKED_OUT' ? { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) } : undefined;
-    return {
-      status: error.status,
-      contentType: 'text/plain; charset=utf-8',
-      body: lines({ error: error.code, error_description: error.expose ? error.message : 'internal error' }),
-      ...(retry ? { headers: retry } : {}),
-    };
+    return { status: outcome.error.status, contentType: 'text/plain; charset=utf-8', body: lines(describeError(outcome.error)) };
   }
 }
 

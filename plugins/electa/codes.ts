@@ -1,8 +1,13 @@
-import { hasCode, type LockedOutError, type TokenSmithError } from '../../core/errors.js';
+import { hasCode, type ErrorCode, type LockedOutError, type TokenSmithError } from '../../core/errors.js';
 import { formatDuration } from '../../core/duration.js';
+import { vendorCode } from '../../core/reply.js';
 
-/** Electa response codes (0 is success); every one is listed in docs/errors.md. */
-const BY_CODE: Readonly<Record<string, number>> = {
+/**
+ * Electa response codes (0 is success) for our error codes, every one of them (a new code does
+ * not compile until it is mapped here); `9` is an internal error. Every one is listed in
+ * docs/errors.md.
+ */
+const BY_CODE: Readonly<Record<ErrorCode, number>> = {
   ERR_CREDENTIAL_INVALID: 1,
   ERR_LOCKED_OUT: 2,
   ERR_REQUEST_INVALID: 3,
@@ -20,11 +25,30 @@ const BY_CODE: Readonly<Record<string, number>> = {
   ERR_TOKEN_IP_MISMATCH: 6,
   ERR_STORE_UNAVAILABLE: 8,
   ERR_STORE_FULL: 8,
+  // Nothing an Electa caller can act on: the internal error.
+  ERR_POLICY_INVALID: 9,
+  ERR_PLUGIN_UNKNOWN: 9,
+  ERR_PLUGIN_LOAD: 9,
+  ERR_POLICY_UNKNOWN: 9,
+  ERR_SCOPE_NOT_ALLOWED: 9,
+  ERR_IP_BINDING: 9,
+  ERR_TOKEN_UNDECRYPTABLE: 9,
+  ERR_TOKEN_CONTEXT_MISMATCH: 9,
+  ERR_TOKEN_ALG_NOT_ALLOWED: 9,
+  ERR_TOKEN_KID_UNKNOWN: 9,
+  ERR_TOKEN_SIGNATURE: 9,
+  ERR_TOKEN_CLAIM_INVALID: 9,
+  ERR_TOKEN_SCOPE: 9,
+  ERR_ADMIN_UNAUTHORIZED: 9,
+  ERR_METRICS_UNAUTHORIZED: 9,
+  ERR_STORE_OPTIONS: 9,
+  ERR_NOT_FOUND: 9,
+  ERR_INTERNAL: 9,
 };
 
 /** The Electa code and description for an error; descriptions hold no commas (CSV). */
 export function electaFailure(error: TokenSmithError): { code: number; description: string } {
-  const code = BY_CODE[error.code] ?? 9;
+  const code = vendorCode(BY_CODE, error.code, 9);
   switch (code) {
     case 1:
       return { code, description: 'Invalid Account or Application Key' };

@@ -1,7 +1,6 @@
 import type { Outcome, Reply, ReplyEncoder, Verified, VerifiedEncoder } from '../../core/ports.js';
-import { errorHeaders, replyWith } from '../encoders/json/json-encoder.js';
-import { csvField } from '../encoders/csv.js';
-import { xml, xmlTemplate } from '../encoders/xml.js';
+import { csvField } from '../../core/csv.js';
+import { xml, xmlTemplate } from '../../core/xml.js';
 import { electaFailure } from './codes.js';
 
 const response = xmlTemplate((slot) => ({ Response: { ResponseCode: slot(0), ResponseData: slot(1) } }));
@@ -16,38 +15,38 @@ const expiry = (verified: Verified): string => new Date(verified.record.expiresA
  */
 const quotedField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
-/** Electa answers 200 with its code in the body; a lockout adds `Retry-After`. */
-function result(outcome: Outcome): { code: number; data: string; headers: Record<string, string> | undefined } {
-  if (outcome.ok) return { code: 0, data: outcome.token, headers: undefined };
+/** Electa answers 200 with its code in the body (the host adds the error's headers, `Retry-After` on a lockout). */
+function result(outcome: Outcome): { code: number; data: string } {
+  if (outcome.ok) return { code: 0, data: outcome.token };
   const { code, description } = electaFailure(outcome.error);
-  return { code, data: description, headers: errorHeaders(outcome.error) };
+  return { code, data: description };
 }
 
 /** `<Response><ResponseCode>0</ResponseCode><ResponseData>GUID</ResponseData></Response>`. */
 export class ElectaXmlEncoder implements ReplyEncoder, VerifiedEncoder {
   encode(outcome: Outcome): Reply {
-    const { code, data, headers } = result(outcome);
+    const { code, data } = result(outcome);
     const body = response([String(code), data]);
-    return replyWith(200, 'text/xml', body, headers);
+    return { status: 200, contentType: 'text/xml', body };
   }
 
   /** A launch: `<ResponseData>` holds the repeated parameters, one element each, then `<Expires>`. */
   encodeVerified(verified: Verified): Reply {
     const data = { ...Object.fromEntries(verified.echo), Expires: expiry(verified) };
-    return replyWith(200, 'text/xml', xml({ Response: { ResponseCode: 0, ResponseData: data } }), undefined);
+    return { status: 200, contentType: 'text/xml', body: xml({ Response: { ResponseCode: 0, ResponseData: data } }) };
   }
 }
 
 /** `0,GUID` or `1,Invalid Account or Application Key`: one line of two fields, whatever the caller sent. */
 export class ElectaCsvEncoder implements ReplyEncoder, VerifiedEncoder {
   encode(outcome: Outcome): Reply {
-    const { code, data, headers } = result(outcome);
-    return replyWith(200, 'text/csv', `${code},${csvField(data)}`, headers);
+    const { code, data } = result(outcome);
+    return { status: 200, contentType: 'text/csv', body: `${code},${csvField(data)}` };
   }
 
   /** A launch: `0,` then the repeated parameters in the policy's order, then the expiry (RFC 4180 quoting). */
   encodeVerified(verified: Verified): Reply {
     const fields = ['0', ...verified.echo.map(([, value]) => quotedField(value)), expiry(verified)];
-    return replyWith(200, 'text/csv', fields.join(','), undefined);
+    return { status: 200, contentType: 'text/csv', body: fields.join(',') };
   }
 }

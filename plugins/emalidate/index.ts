@@ -1,19 +1,15 @@
-import { ContainerModule } from 'inversify';
-import { TYPES } from '../../core/ids.js';
-import type { PluginManifest, TokenStyle } from '../../core/ports.js';
+import { definePlugin } from '../../core/plugin.js';
 import { check, settingsSchema } from './schema.js';
 import { EmalidateStyle } from './style.js';
 
 export { EmalidateStyle } from './style.js';
 export { settingsSchema, check, HMAC_ALGORITHMS, type EmalidateSettings } from './schema.js';
 
-export const manifest: PluginManifest = {
+/** The `emalidate` token style (HS256 JWTs). */
+const plugin = definePlugin({
   name: 'emalidate',
-  styles: [{ name: 'emalidate', kind: 'self-contained', settingsSchema, settingsRequired: true, check }],
-};
-
-/** Registers the `emalidate` token style (HS256 JWTs). */
-export default new ContainerModule(({ bind }) => {
-  bind<TokenStyle>(TYPES.TokenStyle).toConstantValue(new EmalidateStyle()).whenNamed('emalidate');
-  bind<PluginManifest>(TYPES.PluginManifest).toConstantValue(manifest);
+  styles: { emalidate: { kind: 'self-contained', settingsSchema, settingsRequired: true, check, style: new EmalidateStyle() } },
 });
+
+export const { manifest } = plugin;
+export default plugin;

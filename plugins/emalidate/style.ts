@@ -83,8 +83,8 @@ class EmalidateInstance implements SelfContainedStyle {
     const first = this.#settings.keys[0] as { kid: string; secret: string };
     const alg = this.#algorithms[0] as HmacAlgorithm;
     // Signing uses node:crypto's synchronous HMAC with a KeyObject made once and a header
-    // encoded once: WebCrypto's asynchronous sign (what jose uses) costs about ten times as
-    // much per token. Verification stays with jose (algorithm allow-list, claim checks).
+    // encoded once, because WebCrypto's asynchronous sign (what jose uses) is much dearer per
+    // token. Verification stays with jose (algorithm allow-list, claim checks).
     this.#signing = {
       kid: first.kid,
       hash: NODE_HASH[alg],

@@ -1,11 +1,10 @@
 import type { Outcome, Reply, ReplyEncoder } from '../../core/ports.js';
-import { errorHeaders, replyWith } from '../encoders/json/json-encoder.js';
-import { xmlTemplate } from '../encoders/xml.js';
+import { xmlTemplate } from '../../core/xml.js';
 import { melissaCode } from './codes.js';
 
-/** Melissa replies are 200 with the result code in the body; a lockout adds `Retry-After`. */
-function reply(outcome: Outcome, contentType: string, body: string): Reply {
-  return replyWith(200, contentType, body, outcome.ok ? undefined : errorHeaders(outcome.error));
+/** Melissa replies are 200 with the result code in the body (the host adds the error's headers, `Retry-After` on a lockout). */
+function reply(contentType: string, body: string): Reply {
+  return { status: 200, contentType, body };
 }
 
 const fields = (outcome: Outcome) =>
@@ -17,14 +16,14 @@ const requestTokenResponse = xmlTemplate((slot) => ({ RequestTokenResponse: { Re
 export class MelissaXmlEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
     const { Result, Token } = fields(outcome);
-    return reply(outcome, 'application/xml; charset=utf-8', requestTokenResponse([Result, Token]));
+    return reply('application/xml; charset=utf-8', requestTokenResponse([Result, Token]));
   }
 }
 
 /** `GET /v3/json/Service.svc/RequestToken`: `{"Result":"","Token":"T:…"}`. */
 export class MelissaJsonEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
-    return reply(outcome, 'application/json', JSON.stringify(fields(outcome)));
+    return reply('application/json', JSON.stringify(fields(outcome)));
   }
 }
 
@@ -32,7 +31,7 @@ export class MelissaJsonEncoder implements ReplyEncoder {
 export class MelissaGetTokenEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
     const body = outcome.ok ? [{ token: outcome.token }] : [{ token: '', error: melissaCode(outcome.error) }];
-    return reply(outcome, 'application/json', JSON.stringify(body));
+    return reply('application/json', JSON.stringify(body));
   }
 }
 
@@ -40,6 +39,6 @@ export class MelissaGetTokenEncoder implements ReplyEncoder {
 export class MelissaServiceEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
     const code = outcome.ok ? '' : melissaCode(outcome.error);
-    return reply(outcome, 'application/json', JSON.stringify({ Version: 'tokensmith', ResultCode: code, Results: [] }));
+    return reply('application/json', JSON.stringify({ Version: 'tokensmith', ResultCode: code, Results: [] }));
   }
 }

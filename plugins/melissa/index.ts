@@ -1,6 +1,4 @@
-import { ContainerModule } from 'inversify';
-import { TYPES } from '../../core/ids.js';
-import type { PluginManifest, ReplyEncoder, TokenStyle } from '../../core/ports.js';
+import { definePlugin } from '../../core/plugin.js';
 import { MelissaGetTokenEncoder, MelissaJsonEncoder, MelissaServiceEncoder, MelissaXmlEncoder } from './encoders.js';
 import { check, settingsSchema } from './schema.js';
 import { MelissaStyle } from './style.js';
@@ -9,22 +7,17 @@ export { MelissaStyle, parseLifetime } from './style.js';
 export { melissaCode } from './codes.js';
 export { KNOWN_PACKAGES, settingsSchema } from './schema.js';
 
-const ENCODERS: Readonly<Record<string, ReplyEncoder>> = {
-  'melissa-xml': new MelissaXmlEncoder(),
-  'melissa-json': new MelissaJsonEncoder(),
-  'melissa-gettoken': new MelissaGetTokenEncoder(),
-  'melissa-service': new MelissaServiceEncoder(),
-};
-
-export const manifest: PluginManifest = {
+/** The `melissa` token style and its four reply encoders. */
+const plugin = definePlugin({
   name: 'melissa',
-  styles: [{ name: 'melissa', kind: 'opaque', settingsSchema, settingsRequired: false, check }],
-  encoders: Object.keys(ENCODERS),
-};
-
-/** Registers the `melissa` token style and its four reply encoders. */
-export default new ContainerModule(({ bind }) => {
-  bind<TokenStyle>(TYPES.TokenStyle).toConstantValue(new MelissaStyle()).whenNamed('melissa');
-  for (const [name, encoder] of Object.entries(ENCODERS)) bind<ReplyEncoder>(TYPES.ReplyEncoder).toConstantValue(encoder).whenNamed(name);
-  bind<PluginManifest>(TYPES.PluginManifest).toConstantValue(manifest);
+  styles: { melissa: { kind: 'opaque', settingsSchema, check, style: new MelissaStyle() } },
+  encoders: {
+    'melissa-xml': new MelissaXmlEncoder(),
+    'melissa-json': new MelissaJsonEncoder(),
+    'melissa-gettoken': new MelissaGetTokenEncoder(),
+    'melissa-service': new MelissaServiceEncoder(),
+  },
 });
+
+export const { manifest } = plugin;
+export default plugin;

@@ -1,10 +1,8 @@
 import type { Policy } from '../../core/policy/types.js';
 import type { Outcome, Reply, ReplyEncoder } from '../../core/ports.js';
-import { JsonEncoder } from '../encoders/json/json-encoder.js';
+import { jsonErrorReply } from '../../core/reply.js';
 import { PARAM } from './style.js';
 import type { XdocSettings } from './schema.js';
-
-const failures = new JsonEncoder();
 
 /** The XDOC request parameters for a minted token: `XSC`, `XST` and, when there is one, `XUT`. */
 function parameters(outcome: Extract<Outcome, { ok: true }>, policy: Policy): [string, string][] {
@@ -23,7 +21,7 @@ function parameters(outcome: Extract<Outcome, { ok: true }>, policy: Policy): [s
  */
 export class XdocJsonEncoder implements ReplyEncoder {
   encode(outcome: Outcome, policy: Policy): Reply {
-    if (!outcome.ok) return failures.encode(outcome);
+    if (!outcome.ok) return jsonErrorReply(outcome.error);
     const params = parameters(outcome, policy);
     const expiresIn = Math.max(0, Math.round((outcome.record.expiresAt - outcome.record.issuedAt) / 1000));
     const body = { ...Object.fromEntries(params), query: new URLSearchParams(params).toString(), expires_in: expiresIn };
@@ -34,7 +32,7 @@ export class XdocJsonEncoder implements ReplyEncoder {
 /** Just the query string `XSC=…&XST=…&XUT=…` (text/plain), to append to an XDOC URL. Failures are JSON. */
 export class XdocQueryEncoder implements ReplyEncoder {
   encode(outcome: Outcome, policy: Policy): Reply {
-    if (!outcome.ok) return failures.encode(outcome);
+    if (!outcome.ok) return jsonErrorReply(outcome.error);
     return { status: 200, contentType: 'text/plain; charset=utf-8', body: new URLSearchParams(parameters(outcome, policy)).toString() };
   }
 }

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { Parser } from 'xml2js';
-import { xmlTemplate } from '../encoders/xml.js';
+import { xmlTemplate } from '../../core/xml.js';
 import { USER_FIELDS, type Plaintext } from './schema.js';
 
 /** The Security Token's fields, in the order XDOC's pages list them. */

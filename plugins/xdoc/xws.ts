@@ -1,7 +1,7 @@
 import type { TokenSmithError } from '../../core/errors.js';
 import type { Policy } from '../../core/policy/types.js';
 import type { Outcome, Reply, ReplyEncoder, Verified, VerifiedEncoder } from '../../core/ports.js';
-import { JsonEncoder, errorHeaders } from '../encoders/json/json-encoder.js';
+import { jsonErrorReply } from '../../core/reply.js';
 import { XdocJsonEncoder } from './encoders.js';
 
 /**
@@ -37,7 +37,6 @@ function xwsHeaders(success: boolean, code: number, info: string, returnData: st
   };
 }
 
-const json = new JsonEncoder();
 const minted = new XdocJsonEncoder();
 
 /**
@@ -54,8 +53,7 @@ export class XdocXwsEncoder implements ReplyEncoder, VerifiedEncoder {
       return { ...reply, headers: xwsHeaders(true, 0, 'Success', '', 0, '') };
     }
     const { code, info } = xwsResult(outcome.error);
-    const reply = json.encode(outcome);
-    return { ...reply, headers: { ...errorHeaders(outcome.error), ...xwsHeaders(false, code, info, '', code, outcome.error.code) } };
+    return { ...jsonErrorReply(outcome.error), headers: xwsHeaders(false, code, info, '', code, outcome.error.code) };
   }
 
   encodeVerified(verified: Verified): Reply {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Container, ContainerModule, type ContainerModuleLoadOptions } from 'inversify';
+import { Container, type ContainerModule } from 'inversify';
 import { parseDocument } from 'yaml';
 import { ManualClock } from '../../core/clock.js';
 import { assemble } from '../../core/container.js';
@@ -54,14 +54,10 @@ export interface ConformanceOptions {
   readonly cwd?: string;
 }
 
-/** What one plugin module binds, recorded while it loads. */
+/** What one plugin module provides: the manifests it binds, and a container holding only it. */
 export interface ModuleInspection {
   readonly manifests: readonly PluginManifest[];
-  /** Named bindings per service identifier (`TokenStyle`, `ReplyEncoder`, `StoreFactory`). */
-  readonly named: ReadonlyMap<symbol, ReadonlySet<string>>;
-  /** Service identifiers bound without a name (a style, encoder or store must be named). */
-  readonly unnamed: ReadonlySet<symbol>;
-  /** A container holding only this module, to resolve what it bound. */
+  /** A container holding only this module, to resolve what its manifests list. */
   readonly container: Container;
 }
 
@@ -100,47 +96,12 @@ export interface Bench {
 /** A fixed instant, so every run sees the same times. */
 export const T0 = Date.parse('2026-01-01T00:00:00Z');
 
-/** Loads each module into a container of its own, recording what it binds and under which name. */
+/** Loads a module into a container of its own, to read its manifests and resolve what they list. */
 export async function inspectModule(module: ContainerModule): Promise<ModuleInspection> {
-  const named = new Map<symbol, Set<string>>();
-  const unnamed = new Set<symbol>();
-  const watched = new Set<symbol>([TYPES.TokenStyle, TYPES.ReplyEncoder, TYPES.StoreFactory]);
   const container = new Container({ defaultScope: 'Singleton' });
-  const wrap = (options: ContainerModuleLoadOptions): ContainerModuleLoadOptions => ({
-    ...options,
-    bind: ((id: symbol) => {
-      const record = { name: undefined as string | undefined };
-      const fluent = options.bind(id);
-      if (watched.has(id)) {
-        // Recorded once the module's load function returns, when every `whenNamed` has run.
-        pending.push(() => {
-          if (record.name === undefined) unnamed.add(id);
-          else named.set(id, (named.get(id) ?? new Set()).add(record.name));
-        });
-      }
-      return recording(fluent, (name) => (record.name = name));
-    }) as ContainerModuleLoadOptions['bind'],
-  });
-  const pending: (() => void)[] = [];
-  await container.loadAsync(new ContainerModule(async (options) => module.load(wrap(options))));
-  for (const settle of pending) settle();
+  await container.loadAsync(module);
   const manifests = container.isBound(TYPES.PluginManifest) ? container.getAll<PluginManifest>(TYPES.PluginManifest) : [];
-  return { manifests, named, unnamed, container };
-}
-
-/** Wraps inversify's fluent binding syntax so that `whenNamed(name)` is seen. */
-function recording<T extends object>(target: T, onNamed: (name: string) => void): T {
-  return new Proxy(target, {
-    get(object, property) {
-      const value = Reflect.get(object, property, object) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (property === 'whenNamed') onNamed(String(args[0]));
-        const result = (value as (...a: unknown[]) => unknown).apply(object, args);
-        return result !== null && typeof result === 'object' ? recording(result, onNamed) : result;
-      };
-    },
-  });
+  return { manifests, container };
 }
 
 async function policyText(source: PolicySource): Promise<{ text: string; file: string }> {

@@ -131,6 +131,13 @@ describe('server/app createApp', () => {
       expect(res.headers.get('retry-after')).to.equal('900');
       expect(((await res.json()) as { error: string }).error).to.equal('ERR_LOCKED_OUT');
     });
+    it('sends Retry-After with a lockout through an encoder that knows nothing of headers (the error carries it)', async () => {
+      for (let i = 0; i < 5; i++) await fetch(`${http.url}/fixture/token?format=text`, form({ ...ALICE, client_secret: 'bad' }));
+      const res = await fetch(`${http.url}/fixture/token?format=text`, form(ALICE));
+      expect(res.status).to.equal(429);
+      expect(res.headers.get('retry-after')).to.equal('900');
+      expect(await res.text()).to.equal('ERR ERR_LOCKED_OUT');
+    });
   });
 
   describe('POST /introspect and POST /revoke', () => {

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import { main } from '../../server/cli.js';
+import { listed, policyKeys, registryOf } from '../helpers/names.js';
+
+const builtins = await registryOf();
 
 const DIR = 'test/fixtures/policies/check';
 
@@ -71,12 +74,12 @@ const MISTAKES: readonly (readonly [string, string, readonly string[], Record<st
   [
     'an unknown style: lists the known ones',
     'unknown-style.yaml',
-    ['2:8: /style: unknown style "nosuchstyle"; known styles: electa, emalidate, melissa, xdoc'],
+    [`2:8: /style: unknown style "nosuchstyle"; known styles: ${listed(builtins.styles.keys())}`],
   ],
   [
     'an unknown reply format: the encoder names looked for and the registered ones',
     'unknown-format.yaml',
-    ['3:55: /output/allowed/1: no reply encoder for format "yaml" (looked for "electa-yaml" and "yaml"); registered encoders: electa-csv, electa-xml, json, melissa-gettoken, melissa-json, melissa-service, melissa-xml, xdoc-json, xdoc-query, xdoc-xws'],
+    [`3:55: /output/allowed/1: no reply encoder for format "yaml" (looked for "electa-yaml" and "yaml"); registered encoders: ${listed(builtins.encoders)}`],
   ],
   [
     'a missing ${env:X}: names the reference, never a value',
@@ -124,7 +127,7 @@ const MISTAKES: readonly (readonly [string, string, readonly string[], Record<st
     'many.yaml',
     [
       '1:5: /id: expected text matching ^[a-z0-9][a-z0-9-]{0,62}$; got string "Many Errors"',
-      '3:1: /tll: unknown key "tll"; did you mean "ttl"? allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, ttl, ipBinding, lockout, output, reuse, log, emalidate, melissa, electa, xdoc',
+      `3:1: /tll: unknown key "tll"; did you mean "ttl"? allowed keys: ${policyKeys(builtins)}`,
       '4:17: /ttl/default: expected a duration such as 300s, 20m or 99h; got string "soon"',
       '5:12: /ipBinding: expected one of: off, param, caller, required; got string "sometimes"',
       '6:8: /reuse: expected boolean, got number 1',

@@ -3,6 +3,7 @@ import { serialize } from 'node:v8';
 import { PluginLoadError, PolicyInvalidError, type PolicyIssue } from '../../../core/errors.js';
 import { loadPolicies, loadPolicyText, type PolicyCatalog } from '../../../core/policy/load.js';
 import type { StyleManifest } from '../../../core/ports.js';
+import { policyKeys } from '../../helpers/names.js';
 
 const demo: StyleManifest = {
   name: 'demo',
@@ -107,7 +108,7 @@ describe('core/policy/load', () => {
         const issues = brief(issuesOf('id: P!\nstyle: demo\ntll: 5m\nttl: { default: 5 minutes }\nreuse: "yes"\n'));
         expect(issues).to.deep.equal([
           '1:5 /id expected text matching ^[a-z0-9][a-z0-9-]{0,62}$; got string "P!"',
-          '3:1 /tll unknown key "tll"; did you mean "ttl"? allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, ttl, ipBinding, lockout, output, reuse, log, demo, strict',
+          `3:1 /tll unknown key "tll"; did you mean "ttl"? allowed keys: ${policyKeys(catalog)}`,
           '4:17 /ttl/default expected a duration such as 300s, 20m or 99h; got string "5 minutes"',
           '5:8 /reuse expected boolean, got string "yes"',
         ]);

@@ -2,8 +2,11 @@ import { AssertionError } from 'node:assert';
 import { expect } from 'chai';
 import { ContainerModule } from 'inversify';
 import { TYPES } from '../../../core/ids.js';
+import { definePlugin } from '../../../core/plugin.js';
+import type { ReplyEncoder, StoreFactory, TokenStyle } from '../../../core/ports.js';
 import { assertConformance, CONFORMANCE_CHECKS, runConformance, type ConformanceOptions, type ConformanceReport } from '../../../server/testkit/index.js';
 import { FIXTURE_PLUGIN, FIXTURE_POLICY } from '../../helpers/boot.js';
+import { policyKeys, registryOf } from '../../helpers/names.js';
 
 const LEAKY: ConformanceOptions = {
   plugins: ['test/fixtures/broken-plugin/index.js'],
@@ -39,8 +42,8 @@ describe('server/testkit (the conformance kit)', () => {
         ]);
         expect(report.results.filter((r) => r.status === 'passed')).to.have.length(CONFORMANCE_CHECKS.length - 8);
       });
-      it('says which manifest name has no binding', () => {
-        expect(lines(report, 'manifest: every')).to.deep.equal(['a manifest lists encoder "leaky-xml" but the module binds no ReplyEncoder whenNamed("leaky-xml")']);
+      it('says which encoder cannot encode', () => {
+        expect(lines(report, 'manifest: every')).to.deep.equal(['the ReplyEncoder bound as "leaky-xml" has no encode() method']);
       });
       it('catches a verify that never checks expiry or the bound address', () => {
         expect(lines(report, 'expiry')).to.deep.equal(['an expired token was accepted; expected a refusal with ERR_TOKEN_EXPIRED or ERR_TOKEN_UNKNOWN']);
@@ -72,30 +75,44 @@ describe('server/testkit (the conformance kit)', () => {
       });
     });
 
-    describe('having a module that binds a style without a name and lists it nowhere', () => {
-      it('fails the manifest check, naming the binding', async () => {
-        const sloppy = new ContainerModule(({ bind }) => {
-          bind(TYPES.TokenStyle).toConstantValue({ create: () => ({}) });
-          bind(TYPES.ReplyEncoder).toConstantValue({ encode: () => ({}) }).whenNamed('sloppy-json');
-          bind(TYPES.PluginManifest).toConstantValue({ name: 'sloppy', styles: [{ name: 'sloppy', kind: 'opaque', settingsSchema: { type: 'object' }, settingsRequired: 'no' }] });
+    describe('having a plugin whose parts lack what their kind needs', () => {
+      it('fails the manifest check, naming each part', async () => {
+        const sloppy = definePlugin({
+          name: 'sloppy',
+          styles: { sloppy: { kind: 'opaque', settingsSchema: { type: 'object' }, settingsRequired: 'no' as unknown as boolean, style: {} as TokenStyle } },
+          encoders: { 'sloppy-json': {} as ReplyEncoder },
+          stores: { sloppy: 'memory' as unknown as StoreFactory },
         });
         const report = await runConformance({ ...FIXTURE, plugins: [FIXTURE_PLUGIN, sloppy] });
         expect(lines(report, 'manifest: every')).to.deep.equal([
           'style "sloppy" does not say whether settingsRequired',
-          'a manifest lists style "sloppy" but the module binds no TokenStyle whenNamed("sloppy")',
-          'the module binds a TokenStyle without whenNamed(name): the engine finds plugins by name',
-          'the module binds ReplyEncoder "sloppy-json" but no manifest lists it',
+          'the TokenStyle bound as "sloppy" has no create() method',
+          'the ReplyEncoder bound as "sloppy-json" has no encode() method',
+          'the StoreFactory bound as "sloppy" is not a function',
         ]);
+      });
+    });
+
+    describe('having a hand-written ContainerModule (the shape before definePlugin)', () => {
+      it('still loads it, and names a manifest entry it never binds', async () => {
+        const handWritten = new ContainerModule(({ bind }) => {
+          bind(TYPES.ReplyEncoder).toConstantValue({ encode: () => ({}) }).whenNamed('by-hand-json');
+          bind(TYPES.PluginManifest).toConstantValue({ name: 'by-hand', encoders: ['by-hand-json', 'by-hand-xml'] });
+        });
+        const report = await runConformance({ ...FIXTURE, plugins: [FIXTURE_PLUGIN, handWritten] });
+        expect(lines(report, 'manifest: every')).to.deep.equal(['a manifest lists encoder "by-hand-xml" but the module binds no ReplyEncoder whenNamed("by-hand-xml")']);
+        expect(result(report, 'round trip').status).to.equal('passed');
       });
     });
 
     describe('having a policy that does not load', () => {
       it('fails every check with the loader’s file:line:col message', async () => {
+        const keys = policyKeys(await registryOf([FIXTURE_PLUGIN]));
         const report = await runConformance({ ...FIXTURE, policy: { text: 'id: fixture\nstyle: fixture\ntll: 5m\n', file: 'inline.yaml' } });
         expect(report.failures).to.have.length(CONFORMANCE_CHECKS.length);
         expect(new Set(report.failures.map((f) => f.message))).to.deep.equal(
           new Set([
-            'the plugin or policy could not be loaded: ERR_POLICY_INVALID: inline.yaml:3:1: /tll: unknown key "tll"; did you mean "ttl"? allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, ttl, ipBinding, lockout, output, reuse, log, emalidate, melissa, electa, xdoc, fixture',
+            `the plugin or policy could not be loaded: ERR_POLICY_INVALID: inline.yaml:3:1: /tll: unknown key "tll"; did you mean "ttl"? allowed keys: ${keys}`,
           ]),
         );
       });

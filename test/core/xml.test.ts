@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { csvField } from '../../plugins/encoders/csv.js';
-import { xml, xmlSafe, xmlTemplate } from '../../plugins/encoders/xml.js';
+import { csvField } from '../../core/csv.js';
+import { xml, xmlSafe, xmlTemplate } from '../../core/xml.js';
 import { assertSeeded } from '../fuzz/seed.js';
 import { readXml } from '../helpers/wellformed.js';
 
-describe('plugins/encoders/xml', () => {
+describe('core/xml', () => {
   describe('xmlTemplate', () => {
     const shape = (a: string, b: string) => ({ RequestTokenResponse: { Result: a, Token: b } });
     const filled = xmlTemplate((slot) => shape(slot(0), slot(1)));
@@ -45,7 +45,7 @@ describe('plugins/encoders/xml', () => {
   });
 });
 
-describe('plugins/encoders/csv csvField', () => {
+describe('core/csv csvField', () => {
   it('cannot add a field, a quoted field or a line', () => {
     expect(csvField('a,b\r\n2,"x"')).to.equal("a;b\uFFFD\uFFFD2;'x'");
     expect(csvField('l1\u0085l2\u2028l3\u2029l4\u000Bl5\u000Cl6\u0000')).to.equal('l1\uFFFDl2\uFFFDl3\uFFFDl4\uFFFDl5\uFFFDl6\uFFFD');
