@@ -1,16 +1,17 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
 import type { Engine, PolicySet } from '../core/engine.js';
 import type { PolicyRuntime } from '../core/runtime.js';
 import { AdminUnauthorizedError, MethodNotAllowedError, MetricsUnauthorizedError, RequestInvalidError } from '../core/errors.js';
 import type { HttpMethod, IssueRoute, Policy } from '../core/policy/types.js';
 import { hasReadiness, type Logger } from '../core/ports.js';
 import { bearerMatcher } from './bearer.js';
+import { bodyReader } from './body.js';
 import { TrustedProxies } from './client-ip.js';
-import { errorMiddleware } from './error-middleware.js';
+import { errorMiddleware, logEscapedErrors } from './error-middleware.js';
 import { melissaDemo } from './demo.js';
 import { scrubberFor } from './logging.js';
+import { refuseMethods } from './methods.js';
 import { Metrics, type RequestKind } from './metrics.js';
 import { tokenRequestOf } from './params.js';
 import { foldPath } from '../core/policy/paths.js';
@@ -73,7 +74,7 @@ export function createApp(options: AppOptions): Koa {
   const logger = options.logger ?? SILENT;
   const trusted = new TrustedProxies(options.trustedProxies ?? []);
   const limit = options.bodyLimit ?? '16kb';
-  const parseBody = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: limit, formLimit: limit, jsonStrict: true });
+  const parseBody = bodyReader(limit);
   const app = new Koa({ proxy: false });
   app.silent = true;
   const metrics = options.metrics ?? new Metrics();
@@ -86,8 +87,10 @@ export function createApp(options: AppOptions): Koa {
   const admin = adminRouter(engine, options.adminSecret, parseBody);
   if (endpoint !== 'off') admin.get('/metrics', metricsRoute(metrics, typeof endpoint === 'object' ? endpoint.secret : undefined));
 
+  const scrub = scrubberFor(() => engine.served, secrets);
+  logEscapedErrors(app, logger, scrub);
   app.use(requestLog(logger, metrics, trusted));
-  app.use(errorMiddleware(engine, logger, scrubberFor(() => engine.served, secrets)));
+  app.use(errorMiddleware(engine, logger, scrub));
   if (options.demo) app.use(melissaDemo(engine));
   app.use(async function policyRoutes(ctx: Context, next: Next): Promise<void> {
     const route = routesFor().get(foldPath(ctx.path));
@@ -107,7 +110,7 @@ export function createApp(options: AppOptions): Koa {
     await route.handle(ctx, next);
   });
   app.use(admin.routes());
-  app.use(admin.allowedMethods({ throw: true }));
+  app.use(refuseMethods(admin));
   return app;
 
   /** Rebuilt only when the engine serves another policy set (reload); each route keeps the set it was built from. */

@@ -1,3 +1,4 @@
+import type Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
 import {
   BodyInvalidError, BodyTooLargeError, InternalError, MethodNotAllowedError, NotFoundError, isTokenSmithError, type TokenSmithError,
@@ -33,7 +34,8 @@ function asDomainError(err: unknown): TokenSmithError {
   const status = (err as { status?: unknown }).status;
   if (status === 413) return new BodyTooLargeError('request body too large');
   if (status === 404) return new NotFoundError('not found');
-  if (status === 405) return new MethodNotAllowedError('method not allowed');
+  // A router's 501 is a method it implements nowhere: the caller's mistake, not ours.
+  if (status === 405 || status === 501) return new MethodNotAllowedError('method not allowed');
   if (status === 400 || status === 415) return new BodyInvalidError('request body could not be read');
   return new InternalError('internal error', { cause: err });
 }
@@ -116,4 +118,19 @@ export function renderError(ctx: Context, engine: Engine, err: unknown, logger: 
     }
   }
   send(ctx, jsonErrorReply(error), error);
+}
+
+/**
+ * Errors thrown outside the error middleware (by the request log, which runs around it) reach
+ * Koa's own handler, which answers a plain-text 500 and, with `app.silent`, tells no one: an
+ * IPv6 zone id once failed every policy route that way, with no log line. They are logged here,
+ * scrubbed like any unexpected error; client errors Koa answers itself (`expose`) are not.
+ *
+ * @example const app = new Koa(); app.silent = true; logEscapedErrors(app, logger, scrub);
+ */
+export function logEscapedErrors(app: Koa, logger: Logger, scrub: Scrubber): void {
+  app.on('error', (err: unknown, ctx?: Context) => {
+    if ((err as { expose?: unknown } | null)?.expose === true) return;
+    logger.error({ error: errorField(err, scrub, ctx), path: ctx?.path, method: ctx?.method }, 'unexpected error outside the error middleware');
+  });
 }

@@ -1,4 +1,5 @@
 import type { Outcome, Reply, ReplyEncoder, Verified, VerifiedEncoder } from '../../core/ports.js';
+import { csvField } from '../../core/csv.js';
 import { xml, xmlTemplate } from '../../core/xml.js';
 import { electaFailure } from './codes.js';
 
@@ -7,8 +8,12 @@ const response = xmlTemplate((slot) => ({ Response: { ResponseCode: slot(0), Res
 /** The session's expiry as a launch reply states it: ISO 8601 UTC to the second. */
 const expiry = (verified: Verified): string => new Date(verified.record.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
-const csvField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+/**
+ * One field of a launch reply (RFC 4180): quoted when it holds a comma, a quote or a line break.
+ * Launch fields were checked for control characters before the token, and the launch reply is
+ * ours rather than a vendor reply read by splitting on commas, so quoting keeps the text exact.
+ */
+const quotedField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
 /** Electa answers 200 with its code in the body (the host adds the error's headers, `Retry-After` on a lockout). */
 function result(outcome: Outcome): { code: number; data: string } {
@@ -32,16 +37,16 @@ export class ElectaXmlEncoder implements ReplyEncoder, VerifiedEncoder {
   }
 }
 
-/** `0,GUID` or `1,Invalid Account or Application Key`. */
+/** `0,GUID` or `1,Invalid Account or Application Key`: one line of two fields, whatever the caller sent. */
 export class ElectaCsvEncoder implements ReplyEncoder, VerifiedEncoder {
   encode(outcome: Outcome): Reply {
     const { code, data } = result(outcome);
-    return { status: 200, contentType: 'text/csv', body: `${code},${data}` };
+    return { status: 200, contentType: 'text/csv', body: `${code},${csvField(data)}` };
   }
 
   /** A launch: `0,` then the repeated parameters in the policy's order, then the expiry (RFC 4180 quoting). */
   encodeVerified(verified: Verified): Reply {
-    const fields = ['0', ...verified.echo.map(([, value]) => csvField(value)), expiry(verified)];
+    const fields = ['0', ...verified.echo.map(([, value]) => quotedField(value)), expiry(verified)];
     return { status: 200, contentType: 'text/csv', body: fields.join(',') };
   }
 }

@@ -145,7 +145,8 @@ class EmalidateInstance implements SelfContainedStyle {
     }
     const parts = token.split('.');
     if (parts.length !== 3) throw new TokenMalformedError('the token is not a well-formed JWT', { policyId });
-    const alg = String(header.alg);
+    // Header fields are whatever JSON the caller wrote: each is checked for its type before use.
+    const alg = typeof header.alg === 'string' ? header.alg : `(${header.alg === null ? 'null' : typeof header.alg})`;
     if (!(this.#algorithms as readonly string[]).includes(alg)) {
       throw new TokenAlgorithmError(`algorithm ${alg.slice(0, 16)} is not allowed; allowed: ${this.#algorithms.join(', ')}`, { policyId, claim: 'alg' });
     }
@@ -174,18 +175,24 @@ class EmalidateInstance implements SelfContainedStyle {
     }
   }
 
-  /** The key by header `kid`, else payload `kid` (the vendor's samples), else the only key. */
+  /**
+   * The key by header `kid`, else payload `kid` (the vendor's samples), else the only key. A
+   * `kid` that is there but not text (a number, an object, `null`, `true`) names no key.
+   */
   #keyFor(token: string, header: JWTHeaderParameters, alg: string): CryptoKey {
     const policyId = this.#policy.id;
-    let kid = header.kid;
-    if (kid === undefined) {
+    let claimed: unknown = header.kid;
+    if (!Object.hasOwn(header, 'kid')) {
       try {
-        const claimed = decodeJwt(token).kid;
-        kid = typeof claimed === 'string' ? claimed : undefined;
+        claimed = decodeJwt(token).kid;
       } catch (err) {
         throw new TokenMalformedError('the token is not a well-formed JWT', { policyId, cause: err });
       }
     }
+    if (claimed !== undefined && typeof claimed !== 'string') {
+      throw new TokenKeyUnknownError('the token\'s key id is not text', { policyId, claim: 'kid', reason: 'type' });
+    }
+    let kid = claimed;
     if (kid === undefined && this.#keys.size === 1) kid = this.#keys.keys().next().value as string;
     const key = kid === undefined ? undefined : this.#keys.get(kid)?.get(alg);
     if (key === undefined) {
@@ -194,21 +201,34 @@ class EmalidateInstance implements SelfContainedStyle {
     return key;
   }
 
+  /** jose checked that the claims are there and that the dates are numbers; the texts are checked here. */
   #record(payload: JWTPayload): TokenRecord {
-    const scope = typeof payload['scope'] === 'string' ? payload['scope'] : '';
-    const cip = payload['cip'];
-    const cid = payload['cid'];
+    const jti = this.#text(payload, 'jti');
+    const sub = this.#text(payload, 'sub');
+    const scope = this.#text(payload, 'scope') ?? '';
+    const cip = this.#text(payload, 'cip');
+    const cid = this.#text(payload, 'cid');
     return {
-      tokenId: String(payload.jti),
+      tokenId: jti as string,
       policyId: this.#policy.id,
-      subject: String(payload.sub),
+      subject: sub as string,
       scopes: scope === '' ? [] : scope.split(' '),
       issuedAt: (payload.iat as number) * 1000,
       expiresAt: (payload.exp as number) * 1000,
-      ...(typeof cip === 'string' ? { boundAddress: cip } : {}),
-      ...(typeof cid === 'string' ? { credentialId: cid } : {}),
+      ...(cip === undefined ? {} : { boundAddress: cip }),
+      ...(cid === undefined ? {} : { credentialId: cid }),
       claims: payload,
     };
+  }
+
+  /**
+   * A claim that must be text when present: `jti` (single use and revocation are keyed by it),
+   * `sub`, `scope`, `cip` (a binding must never be dropped because it was not a string).
+   */
+  #text(payload: JWTPayload, claim: string): string | undefined {
+    const value = payload[claim];
+    if (value === undefined || (typeof value === 'string' && (value !== '' || claim === 'scope'))) return value;
+    throw new TokenClaimError(`claim ${claim} must be non-empty text`, { policyId: this.#policy.id, claim, reason: 'type' });
   }
 }
 

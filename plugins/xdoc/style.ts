@@ -18,8 +18,10 @@ import { DEFAULT_MAX_TOKEN_LENGTH, USER_FIELDS, type XdocSettings } from './sche
 /** Request parameters of XDOC's receiving side. */
 export const PARAM = { context: 'XSC', security: 'XST', user: 'XUT' } as const;
 const UNDECRYPTABLE = 'the token cannot be decrypted';
-// Most control characters cannot travel in XML 1.0 text: all are refused in user fields read from a request.
-const CONTROL = /\p{Cc}/u;
+// Most control characters, U+FFFE, U+FFFF and lone surrogates cannot travel in XML 1.0 text: all
+// are refused in user fields read from a request, whatever the plaintext, rather than replaced
+// (a token must carry the user the caller named, or none).
+const CONTROL = /[\p{Cc}\uFFFE\uFFFF]|\p{Cs}/u;
 const digest = sha256Bytes;
 /** XDOC plaintext has no `jti`: a token's id is the SHA-256 of its ciphertext (the same for every encoding of it). */
 const tokenIdOf = (ciphertext: Buffer): string => sha256(ciphertext);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { parseStringPromise } from 'xml2js';
 import { adminPost, formPost, host, type Host } from '../helpers/host.js';
+import { ELECTA_CSV, readXml } from '../helpers/wellformed.js';
 
 const CID = '11267192';
 const APPKEY = 'ELECTA-TEST-APPKEY-0123456789ABCDEF';
@@ -47,6 +48,19 @@ describe('policies/electa.yaml (over HTTP)', () => {
       expect(await token({ CID, AppKey: APPKEY, Result: 'json' })).to.equal(
         '<Response><ResponseCode>3</ResponseCode><ResponseData>Invalid request: reply format "json" is not allowed; use one of: xml; csv</ResponseData></Response>',
       );
+    });
+    it('answers XML a strict parser reads and one-line CSV, whatever text the caller quotes (%01, U+FFFE, quotes, line breaks)', async () => {
+      // A parameter name given twice is quoted in the description of code 3.
+      const hostile = ['%01%EF%BF%BE', '%22%0D%0A9,9', '%C2%85%E2%80%A8%0B', '%EF%BF%BF%1F'];
+      for (const name of hostile) {
+        const xmlText = await (await fetch(`${h.url}/apps/token.asp?${name}=1&${name}=2`)).text();
+        const parsed = (await readXml(xmlText)) as { Response: { ResponseCode: string[] } };
+        expect(parsed.Response.ResponseCode[0]).to.equal('3');
+        // Given in the query and in the body: the query alone still says Result=csv.
+        const post = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `${name}=2` };
+        const csv = await (await fetch(`${h.url}/apps/token.asp?Result=csv&${name}=1`, post)).text();
+        expect(csv).to.match(ELECTA_CSV).and.to.match(/^3,Invalid request: parameter .* is given more than once$/);
+      }
     });
 
     describe('lockout', () => {

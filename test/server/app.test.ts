@@ -47,6 +47,16 @@ describe('server/app createApp', () => {
       expect(res.headers.get('allow')).to.equal('POST');
       expect(await res.json()).to.deep.equal({ error: 'ERR_METHOD_NOT_ALLOWED', error_description: 'GET is not allowed here; use POST' });
     });
+    it('answers 401 ERR_TOKEN_KID_UNKNOWN for a header kid that is a number, object, null or true, and logs no error', async () => {
+      const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      for (const kid of [1, {}, null, true]) {
+        const token = `${part({ alg: 'HS256', typ: 'JWT', kid })}.${part({ sub: 'x' })}.c2ln`;
+        const res = await fetch(`${http.url}/emalidate/demo`, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status).to.equal(401);
+        expect(await res.json()).to.deep.equal({ error: 'ERR_TOKEN_KID_UNKNOWN', error_description: 'the token\'s key id is not text' });
+      }
+      expect(logged).to.deep.equal([]);
+    });
     it('refuses the protected route without a token, and with a tampered one', async () => {
       const none = await fetch(`${http.url}/emalidate/demo`);
       expect(none.status).to.equal(401);

@@ -58,6 +58,14 @@ describe('server/cli main', () => {
       expect(code).to.equal(1);
       expect(out).to.equal('ERR_TOKEN_MALFORMED');
     });
+    it('verify exits 1 with ERR_TOKEN_KID_UNKNOWN for a header kid that is not text, instead of dying', async () => {
+      const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      for (const kid of [7, { a: 1 }, null, true]) {
+        const { code, out } = await run(['verify', '--policy', 'emalidate', `${part({ alg: 'HS256', kid })}.${part({ sub: 'x' })}.c2ln`]);
+        expect(code).to.equal(1);
+        expect(out).to.equal('ERR_TOKEN_KID_UNKNOWN');
+      }
+    });
     it('verify with another secret in the environment refuses our token', async () => {
       const { out } = await run(['issue', '--policy', 'emalidate']);
       const { token } = JSON.parse(out) as { token: string };

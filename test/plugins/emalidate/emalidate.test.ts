@@ -104,6 +104,20 @@ describe('plugins/emalidate EmalidateStyle', () => {
         ['two parts', () => 'a.b', 'ERR_TOKEN_MALFORMED'],
         ['random base64', () => Buffer.from('hello world, not a token').toString('base64'), 'ERR_TOKEN_MALFORMED'],
         ['a header that is not JSON', () => `${Buffer.from('{nope').toString('base64url')}.${b64(claims())}.sig`, 'ERR_TOKEN_MALFORMED'],
+        // Header and claim fields of the wrong type: refused with their code, never a TypeError.
+        ...[1, {}, null, true, ['k1']].map((kid): [string, () => string, string] =>
+          [`a header kid ${JSON.stringify(kid)}`, () => handmade({ alg: 'HS256', typ: 'JWT', kid }, claims()), 'ERR_TOKEN_KID_UNKNOWN']),
+        ['a payload kid 1 and no header kid', () => handmade({ alg: 'HS256', typ: 'JWT' }, claims({ kid: 1 })), 'ERR_TOKEN_KID_UNKNOWN'],
+        ['an alg ["HS256"]', () => handmade({ alg: ['HS256'], typ: 'JWT', kid: 'k1' }, claims()), 'ERR_TOKEN_ALG_NOT_ALLOWED'],
+        ['an alg null', () => handmade({ alg: null, typ: 'JWT', kid: 'k1' }, claims()), 'ERR_TOKEN_ALG_NOT_ALLOWED'],
+        ['a crit that is not a list', () => handmade({ alg: 'HS256', typ: 'JWT', kid: 'k1', crit: 'x' }, claims()), 'ERR_TOKEN_MALFORMED'],
+        ['an iat that is text', () => handmade({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, claims({ iat: '0' })), 'ERR_TOKEN_CLAIM_INVALID'],
+        ['an exp that is an object', () => handmade({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, claims({ exp: {} })), 'ERR_TOKEN_CLAIM_INVALID'],
+        ['a jti that is a number', () => handmade({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, claims({ jti: 5 })), 'ERR_TOKEN_CLAIM_INVALID'],
+        ['an empty jti', () => handmade({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, claims({ jti: '' })), 'ERR_TOKEN_CLAIM_INVALID'],
+        ['a sub that is an object', () => handmade({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, claims({ sub: { id: 1 } })), 'ERR_TOKEN_CLAIM_INVALID'],
+        ['a scope that is a list', () => handmade({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, claims({ scope: ['a'] })), 'ERR_TOKEN_CLAIM_INVALID'],
+        ['a cip that is a number (a binding must not be dropped)', () => handmade({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, claims({ cip: 3232235777 })), 'ERR_TOKEN_CLAIM_INVALID'],
       ];
       for (const [what, make, code] of cases) {
         it(`refuses ${what} with ${code}`, async () => {

@@ -68,6 +68,14 @@ describe('plugins/xdoc/style', () => {
       expect(await rejection(() => h.engine.issue('x', asApp({ UserName: 'alice' })))).to.include({ code: 'ERR_REQUEST_INVALID', claim: 'Email' });
       expect(await rejection(() => h.engine.issue('x', asApp({ UserName: 'a\u0001', Email: 'e' })))).to.include({ code: 'ERR_REQUEST_INVALID', claim: 'UserName' });
     });
+    it('refuses U+FFFE, U+FFFF and lone surrogates, which XML 1.0 cannot carry, rather than change the user', async () => {
+      h = await bootPolicy(body.replace('plaintext: json', 'plaintext: xml'), head);
+      for (const bad of ['a\uFFFE', 'a\uFFFF', 'a\uD800', '\uDC00a']) {
+        expect(await rejection(() => h.engine.issue('x', asApp({ UserName: 'alice', Email: bad })))).to.include({ code: 'ERR_REQUEST_INVALID', claim: 'Email' });
+      }
+      const { token } = await h.engine.issue('x', asApp({ UserName: 'ålice 😀', Email: 'alice@example.com' }));
+      expect((await h.engine.verify('x', token, receive())).subject).to.equal('ålice 😀');
+    });
   });
 
   describe('having ipBinding caller', () => {
