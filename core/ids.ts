@@ -15,6 +15,8 @@ export const TYPES = {
   TokenStyle: Symbol.for('tokensmith/TokenStyle'),
   /** {@link ReplyEncoder}, bound `whenNamed(<encoder name>)`. */
   ReplyEncoder: Symbol.for('tokensmith/ReplyEncoder'),
+  /** {@link GuardPlugin} (unnamed; each guard carries its name). */
+  Guard: Symbol.for('tokensmith/Guard'),
   /** {@link PluginManifest}: every plugin binds one (unnamed), so names can be listed. */
   PluginManifest: Symbol.for('tokensmith/PluginManifest'),
   /** {@link PluginRegistry}: the plugins of this container, by name. */

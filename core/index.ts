@@ -5,6 +5,8 @@
  * and may change in any release.
  */
 export { Engine, type PolicySet, type Issued, type Introspection } from './engine.js';
+export type { PolicyRuntime } from './runtime.js';
+export { GUARD_HOOKS, type Guard, type GuardDeps, type GuardHook, type GuardPlugin, type IssueAttempt, type VerifyAttempt, type JsonSchema } from './guard.js';
 export { assemble, type AssembleOptions, type Assembly } from './container.js';
 export { loadPolicies, loadPolicyFile, loadPolicyText, type LoadOptions, type LoadResult, type PolicyCatalog } from './policy/load.js';
 export type { Policy, Credential, HttpMethod, IpBindingMode } from './policy/types.js';

@@ -1,5 +1,6 @@
 import { ContainerModule } from 'inversify';
 import { TYPES } from './ids.js';
+import type { GuardPlugin } from './guard.js';
 import type { PluginManifest, ReplyEncoder, StoreFactory, StyleManifest, TokenStyle } from './ports.js';
 
 /** One style a plugin provides: its manifest entry and the style itself. */
@@ -15,6 +16,8 @@ export interface PluginDefinition {
   readonly styles?: Readonly<Record<string, StyleDefinition>>;
   readonly encoders?: Readonly<Record<string, ReplyEncoder>>;
   readonly stores?: Readonly<Record<string, StoreFactory>>;
+  /** Guards (policy rules), each carrying its own name. */
+  readonly guards?: readonly GuardPlugin[];
 }
 
 /**
@@ -37,16 +40,19 @@ export function definePlugin(definition: PluginDefinition): ContainerModule & { 
   const styles = Object.entries(definition.styles ?? {});
   const encoders = Object.entries(definition.encoders ?? {});
   const stores = Object.entries(definition.stores ?? {});
+  const guards = definition.guards ?? [];
   const manifest: PluginManifest = {
     name: definition.name,
     styles: styles.map(([name, { style: _style, settingsRequired, ...rest }]) => ({ name, settingsRequired: settingsRequired ?? false, ...rest })),
     encoders: encoders.map(([name]) => name),
     stores: stores.map(([name]) => name),
+    guards: guards.map((guard) => guard.name),
   };
   const module = new ContainerModule(({ bind }) => {
     for (const [name, { style }] of styles) bind<TokenStyle>(TYPES.TokenStyle).toConstantValue(style).whenNamed(name);
     for (const [name, encoder] of encoders) bind<ReplyEncoder>(TYPES.ReplyEncoder).toConstantValue(encoder).whenNamed(name);
     for (const [name, factory] of stores) bind<StoreFactory>(TYPES.StoreFactory).toConstantValue(factory).whenNamed(name);
+    for (const guard of guards) bind<GuardPlugin>(TYPES.Guard).toConstantValue(guard);
     bind<PluginManifest>(TYPES.PluginManifest).toConstantValue(manifest);
   });
   return Object.assign(module, { manifest });

@@ -1,6 +1,10 @@
 /**
  * The small interfaces (ports) the engine talks to. Plugins implement them and register the
  * implementation in an inversify `ContainerModule` under the identifiers of `core/ids.ts`.
+ *
+ * Each method either returns a `Promise` or a plain value, never "one or the other": the type
+ * says which. The engine `await`s every promise it is given, so a promise-like object (a
+ * thenable) from an outside plugin is awaited as a promise is.
  */
 import type { HttpMethod, IssueRoute, Policy } from './policy/types.js';
 import type { TokenSmithError } from './errors.js';
@@ -55,21 +59,17 @@ export function hasReadiness(store: Store): store is Store & ReadinessCheck {
 
 /**
  * An optional store ability, for a store in the engine's own process: it keeps an opaque
- * token's record as the object itself, so neither issuing nor verifying encodes or parses it.
- * The engine freezes a record before handing it over, so nobody holding it can change what is
- * stored. Records live under the same keys as any value (`delete`, `ttl` and expiry apply); a
- * key written with `put` reads here as absent. A store shared between processes leaves it out
- * and is given the record as text (`core/record.ts`).
+ * token's record as an object, so neither issuing nor verifying encodes or parses it. The store
+ * must not let a caller change what it holds through a record it hands out (the memory store
+ * keeps a frozen copy). Records live under the same keys as any value (`delete`, `ttl` and
+ * expiry apply); a key written with `put` reads here as absent. A store shared between
+ * processes leaves it out and is given the record as text (`core/record.ts`).
  */
 export interface RecordHolder {
-  putRecord(key: string, record: TokenRecord, ttlMs: number): void | Promise<void>;
-  /**
-   * May answer at once rather than with a promise, as the memory store does: the engine then
-   * goes on without a turn of the event loop's promise jobs.
-   */
-  getRecord(key: string): TokenRecord | undefined | Promise<TokenRecord | undefined>;
+  putRecord(key: string, record: TokenRecord, ttlMs: number): Promise<void>;
+  getRecord(key: string): Promise<TokenRecord | undefined>;
   /** Atomically gets and deletes, as `consume`. */
-  consumeRecord(key: string): TokenRecord | undefined | Promise<TokenRecord | undefined>;
+  consumeRecord(key: string): Promise<TokenRecord | undefined>;
 }
 
 export function holdsRecords(store: Store): store is Store & RecordHolder {
@@ -176,7 +176,7 @@ export interface StyleInstance {
   /** What the verify request itself requires of the token (Electa: same `CID`). */
   expectations?(request: TokenRequest): VerifyExpectations;
   /** Makes the token string. Opaque styles return random text; the engine stores the record. */
-  mint(grant: Grant): Promise<MintedToken> | MintedToken;
+  mint(grant: Grant): Promise<MintedToken>;
 }
 
 export interface MintedToken {
@@ -231,7 +231,7 @@ export function hasInfoRoutes(style: StyleInstance): style is StyleInstance & In
 /** A token style plugin (signer side), bound `whenNamed(name)`. */
 export interface TokenStyle {
   /** Makes the per-policy instance. Runs once per load; errors here fail the load. */
-  create(policy: Policy, deps: { clock: Clock; random: Random }): Promise<StyleInstance> | StyleInstance;
+  create(policy: Policy, deps: { clock: Clock; random: Random }): Promise<StyleInstance>;
 }
 
 /** Success or failure handed to a reply encoder. */
@@ -292,6 +292,8 @@ export interface PluginManifest {
   readonly styles?: readonly StyleManifest[];
   readonly encoders?: readonly string[];
   readonly stores?: readonly string[];
+  /** Names of the guard plugins the module binds under `TYPES.Guard`. */
+  readonly guards?: readonly string[];
 }
 
 /**

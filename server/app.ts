@@ -1,6 +1,7 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import Router from '@koa/router';
 import type { Engine, PolicySet } from '../core/engine.js';
+import type { PolicyRuntime } from '../core/runtime.js';
 import { AdminUnauthorizedError, MethodNotAllowedError, MetricsUnauthorizedError, RequestInvalidError } from '../core/errors.js';
 import type { HttpMethod, IssueRoute, Policy } from '../core/policy/types.js';
 import { hasReadiness, type Logger } from '../core/ports.js';
@@ -132,8 +133,9 @@ function buildRoutes(engine: Engine, set: PolicySet, trusted: TrustedProxies): M
   const table = new Map<string, PolicyRoute>();
   for (const policy of set.policies) {
     const anyCase = policy.caseInsensitivePaths;
+    const runtime = set.get(policy.id);
     for (const route of policy.routes) {
-      const handle = issueHandler(engine, set, policy, route, trusted);
+      const handle = issueHandler(runtime, route, trusted);
       table.set(foldPath(route.path), { path: route.path, anyCase, set, kind: 'issue', policy, methods: route.methods, format: route.format, handle });
     }
     for (const route of policy.protectedRoutes) {
@@ -151,18 +153,18 @@ function buildRoutes(engine: Engine, set: PolicySet, trusted: TrustedProxies): M
         policy,
         methods: route.methods,
         format: route.format,
-        handle: route.echo === undefined ? (ctx, next) => guard(ctx, async () => protectedDemo(ctx, next)) : echoRoute(engine, set, policy, route, guard),
+        handle: route.echo === undefined ? (ctx, next) => guard(ctx, async () => protectedDemo(ctx, next)) : echoRoute(runtime, route, guard),
       });
     }
   }
-  addInfoRoutes(engine, set, table);
+  addInfoRoutes(set, table);
   return table;
 }
 
 /** The styles' fixed informational routes (Melissa's `getversion`), where no policy route is: not logged as token requests. */
-function addInfoRoutes(engine: Engine, set: PolicySet, table: Map<string, PolicyRoute>): void {
-  for (const policy of set.policies) {
-    for (const { path, methods, reply, format } of engine.infoRoutes(policy.id, set)) {
+function addInfoRoutes(set: PolicySet, table: Map<string, PolicyRoute>): void {
+  for (const { policy, infoRoutes } of set.runtimes) {
+    for (const { path, methods, reply, format } of infoRoutes) {
       if (table.has(foldPath(path))) continue;
       const handle: Middleware = async function answerInfo(ctx) {
         ctx.status = reply.status;
@@ -175,7 +177,9 @@ function addInfoRoutes(engine: Engine, set: PolicySet, table: Map<string, Policy
   }
 }
 
-function issueHandler(engine: Engine, set: PolicySet, policy: Policy, route: IssueRoute, trusted: TrustedProxies): Middleware {
+/** An issue route: calls its policy's runtime (resolved once, when the route table is built for a policy set). */
+function issueHandler(runtime: PolicyRuntime, route: IssueRoute, trusted: TrustedProxies): Middleware {
+  const { policy } = runtime;
   const policyId = policy.id;
   const shape = {
     ...(route.format === undefined ? {} : { format: route.format }),
@@ -189,8 +193,8 @@ function issueHandler(engine: Engine, set: PolicySet, policy: Policy, route: Iss
     for (const [name, value] of required) {
       if (request.param(name) !== value) throw new RequestInvalidError(`parameter ${name} must be ${value}`, { policyId, claim: name });
     }
-    const issued = await engine.issue(policyId, request, set);
-    const reply = engine.reply(policyId, { ok: true, token: issued.token, record: issued.record }, request, set);
+    const issued = await runtime.issue(request);
+    const reply = runtime.reply({ ok: true, token: issued.token, record: issued.record }, request);
     ctx.status = reply.status;
     ctx.type = reply.contentType;
     ctx.body = reply.body;

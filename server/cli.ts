@@ -245,7 +245,7 @@ async function catalogContainer(plugins: readonly string[]) {
 async function schema(plugins: readonly string[], io: CliIO): Promise<number> {
   const { registry, store } = await catalogContainer(plugins);
   await store.close();
-  io.out(JSON.stringify(buildPolicySchema(registry.styles), null, 2));
+  io.out(JSON.stringify(buildPolicySchema(registry), null, 2));
   return 0;
 }
 

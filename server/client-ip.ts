@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { normalizeAddress } from '../core/guards/ip.js';
+import { normalizeAddress } from '../core/address.js';
 
 /**
  * Which direct peers are trusted proxies, from a list of addresses and CIDR ranges

@@ -1,7 +1,7 @@
 import type { Context, Middleware, Next } from 'koa';
-import type { Engine, PolicySet } from '../core/engine.js';
 import { RequestInvalidError } from '../core/errors.js';
-import type { Policy, ProtectedRoute } from '../core/policy/types.js';
+import type { ProtectedRoute } from '../core/policy/types.js';
+import type { PolicyRuntime } from '../core/runtime.js';
 import type { TokenRecord, Verified } from '../core/ports.js';
 import { tokenRequestOf } from './params.js';
 import type { RequestState } from './require-token.js';
@@ -24,7 +24,8 @@ export function demoBody(record: TokenRecord | undefined): Record<string, unknow
  * verifies the token and the policy's encoder renders the record with those parameters.
  * An encoder that cannot render a verified request leaves the generic JSON body.
  */
-export function echoRoute(engine: Engine, set: PolicySet, policy: Policy, route: ProtectedRoute, guard: Middleware): Middleware {
+export function echoRoute(runtime: PolicyRuntime, route: ProtectedRoute, guard: Middleware): Middleware {
+  const { policy } = runtime;
   const names = Object.entries(route.echo ?? {});
   const shape = route.format === undefined ? {} : { format: route.format };
   return async function answerVerified(ctx: Context, next: Next): Promise<void> {
@@ -47,7 +48,7 @@ export function echoRoute(engine: Engine, set: PolicySet, policy: Policy, route:
     await guard(ctx, async () => {
       const state = ctx.state as RequestState;
       const verified: Verified = { record: state.token as TokenRecord, echo };
-      const reply = engine.replyVerified(policy.id, verified, state.tokenRequest ?? params, set);
+      const reply = runtime.replyVerified(verified, state.tokenRequest ?? params);
       if (reply === undefined) {
         ctx.body = { ...demoBody(state.token), echo: Object.fromEntries(echo) };
         return next();

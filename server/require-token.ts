@@ -1,5 +1,6 @@
 import type { Context, Middleware, Next, ParameterizedContext } from 'koa';
 import type { Engine, PolicySet } from '../core/engine.js';
+import type { PolicyRuntime } from '../core/runtime.js';
 import type { TokenRecord } from '../core/ports.js';
 import { TrustedProxies, clientAddress } from './client-ip.js';
 import { isTokenSmithError } from '../core/errors.js';
@@ -60,17 +61,23 @@ export function requireToken(engine: Engine, policyId: string, options: RequireT
   const trusted = options.trustedProxies ?? NO_PROXIES;
   const expect = options.scopes === undefined ? undefined : { scopes: options.scopes };
   const shape = options.format === undefined ? {} : { format: options.format };
+  // The policy's runtime, resolved once per policy set (a reload serves a new set).
+  let resolved: { set: PolicySet; runtime: PolicyRuntime } | undefined;
+  const runtimeIn = (set: PolicySet): PolicyRuntime => {
+    if (resolved?.set !== set) resolved = { set, runtime: set.get(policyId) };
+    return resolved.runtime;
+  };
   return async function checkToken(ctx: ParameterizedContext<TokenState>, next: Next): Promise<void> {
     const state = ctx.state as RequestState;
     const set = options.policySet ?? state.policySet ?? engine.served;
     state.policySet = set;
     state.kind ??= 'verify';
-    const policy = engine.policy(policyId, set);
+    const runtime = runtimeIn(set);
     state.policyId = policyId;
     try {
-      const request = tokenRequestOf(ctx, policy.caseInsensitiveParams, addressOf(ctx, trusted), shape);
+      const request = tokenRequestOf(ctx, runtime.policy.caseInsensitiveParams, addressOf(ctx, trusted), shape);
       state.tokenRequest = request;
-      state.token = await engine.verify(policyId, undefined, request, expect, set);
+      state.token = await runtime.verify(undefined, request, expect);
     } catch (err) {
       if (rendersErrors(ctx) || !isTokenSmithError(err)) throw err;
       // A host's own app: Koa's default handler would answer 401 text/plain without a code.

@@ -1,5 +1,5 @@
 import { formatDuration } from '../duration.js';
-import { encoderNameFor } from '../guards/output.js';
+import { encoderNameFor } from '../formats.js';
 import type { PolicyIssue } from '../errors.js';
 import type { StyleManifest } from '../ports.js';
 import { didYouMean } from '../suggest.js';
@@ -70,21 +70,6 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
     },
   },
   {
-    name: 'ttl-order',
-    needs: ['ttl'],
-    needsKnownStyle: false,
-    run: ({ document, policy }) => {
-      const { minMs, defaultMs, maxMs } = policy.ttl;
-      const issues: PolicyIssue[] = [];
-      const [min, dflt, max] = [minMs, defaultMs, maxMs].map(formatDuration);
-      if (minMs > maxMs) issues.push(document.issue(['ttl', 'min'], `expected min ≤ max; got min ${min} and max ${max}`));
-      if (defaultMs < minMs || defaultMs > maxMs) {
-        issues.push(document.issue(['ttl', 'default'], `expected min ≤ default ≤ max; got default ${dflt} with min ${min} and max ${max}`));
-      }
-      return issues;
-    },
-  },
-  {
     name: 'output',
     needs: ['style', 'output'],
     needsKnownStyle: true,
@@ -109,7 +94,7 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   },
   {
     name: 'credentials',
-    needs: ['credentials', 'lockout'],
+    needs: ['credentials'],
     needsKnownStyle: false,
     run: ({ document, policy }) => {
       const issues: PolicyIssue[] = [];
@@ -119,10 +104,6 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
         if (seen.has(credential.id)) issues.push(document.issue(['credentials', i, 'id'], `credential id "${credential.id}" is listed twice`));
         seen.add(credential.id);
       });
-      if (policy.lockout?.per.includes('credential') && policy.credentials === undefined) {
-        const path = (document.data as any).lockout?.per === undefined ? ['lockout'] : ['lockout', 'per'];
-        issues.push(document.issue(path, 'lockout per credential needs a credentials list'));
-      }
       return issues;
     },
   },

@@ -86,7 +86,7 @@ export function parsePolicyDocument(
   });
   let data: unknown;
   try {
-    data = oneByte(doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS }));
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
   } catch (err) {
     if (!(err instanceof ReferenceError)) throw err;
     const message = /alias count/.test(err.message)
@@ -202,21 +202,4 @@ class NodeIndex {
     }
     return offset;
   }
-}
-
-const BEYOND_LATIN1 = /[\u0100-\uffff]/;
-
-/**
- * The data with every Latin-1 string copied out of the file's text. One character beyond
- * Latin-1 anywhere in a file (an arrow in a comment) makes V8 hold the whole text, and every
- * string taken from it, at two bytes a character; a policy id, path or parameter name taken
- * from it then makes what the request path builds from it two-byte too (store keys, log lines,
- * replies), which are slower to hash, flatten, lower-case and write (figures in
- * docs/performance.md).
- */
-function oneByte(value: unknown): unknown {
-  if (typeof value === 'string') return BEYOND_LATIN1.test(value) ? value : Buffer.from(value, 'latin1').toString('latin1');
-  if (Array.isArray(value)) return value.map(oneByte);
-  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [oneByte(key), oneByte(inner)]));
 }

@@ -2,6 +2,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { PolicyInvalidError, type PolicyIssue } from '../errors.js';
+import type { GuardPlugin } from '../guard.js';
 import type { StyleManifest } from '../ports.js';
 import { ADVICE, SEMANTIC_CHECKS } from './checks.js';
 import { parsePolicyDocument, type PolicyDocument } from './document.js';
@@ -11,10 +12,11 @@ import { validateDocument } from './validate.js';
 import { foldPath } from './paths.js';
 import { literalSecrets } from './advice.js';
 
-/** The names a policy may use: the styles (with their schemas) and the reply encoders. */
+/** The names a policy may use: the styles (with their schemas), the reply encoders and the guards (with the keys they own). */
 export interface PolicyCatalog {
   readonly styles: ReadonlyMap<string, StyleManifest>;
   readonly encoders: ReadonlySet<string>;
+  readonly guards: ReadonlyMap<string, GuardPlugin>;
 }
 
 export interface LoadOptions {
@@ -62,8 +64,15 @@ const routesOf = <T>(raw: Raw | Raw[] | undefined): T[] =>
     (r) => ({ ...r, methods: r['methods'] ?? ['GET', 'POST'], ...(r['format'] === undefined ? {} : { format: String(r['format']).toLowerCase() }) }) as T,
   );
 
+/** The values of the keys the guards own, as written. */
+function rulesOf(data: Raw, guards: ReadonlyMap<string, GuardPlugin>): Record<string, unknown> {
+  const rules: Record<string, unknown> = {};
+  for (const guard of guards.values()) for (const key of Object.keys(guard.keys)) if (data[key] !== undefined) rules[key] = data[key];
+  return rules;
+}
+
 /** The `Policy` of schema-valid data (defaults filled in, durations in ms). */
-function build(data: Raw, file: string): Policy {
+function build(data: Raw, file: string, guards: ReadonlyMap<string, GuardPlugin>): Policy {
   const ttl = (data['ttl'] ?? {}) as Raw;
   const defaultMs = ms(ttl['default']) ?? DEFAULT_TTL_MS;
   const ip = data['ipBinding'];
@@ -104,6 +113,7 @@ function build(data: Raw, file: string): Policy {
     reuse: data['reuse'] ?? true,
     logParams: data['log']?.['params'] ?? [],
     settings: (data[style] ?? {}) as Record<string, unknown>,
+    rules: rulesOf(data, guards),
   };
 }
 
@@ -153,7 +163,7 @@ function compileParsed(parsed: Omit<ReturnType<typeof parsePolicyDocument>, 'sec
   }
   // A reference that failed resolved to "", which the schema would flag again: say it once.
   const failedRefs = new Set(parsed.issues.map((i) => i.path));
-  const schemaIssues = validateDocument(document, options.catalog.styles).filter((i) => !failedRefs.has(i.path));
+  const schemaIssues = validateDocument(document, options.catalog).filter((i) => !failedRefs.has(i.path));
   issues.push(...schemaIssues);
   const data = document.data as Raw;
   const warnings = [...parsed.warnings, ...literalSecrets(document)];
@@ -164,7 +174,7 @@ function compileParsed(parsed: Omit<ReturnType<typeof parsePolicyDocument>, 'sec
   if (styleKnown && broken.has(data['style'])) broken.add('$style');
   let policy: Policy | undefined;
   try {
-    policy = build(data, file);
+    policy = build(data, file, options.catalog.guards);
   } catch {
     // Data the schema refused may not build; its problems are reported already.
   }
@@ -172,10 +182,19 @@ function compileParsed(parsed: Omit<ReturnType<typeof parsePolicyDocument>, 'sec
     if (policy === undefined || check.needs.some((key) => broken.has(key)) || (check.needsKnownStyle && !styleKnown)) continue;
     issues.push(...check.run({ document, data, policy, ...options.catalog }));
   }
+  // A guard's own checks read its keys and the credentials (lockout per credential needs some).
+  for (const guard of options.catalog.guards.values()) {
+    if (policy === undefined || guard.check === undefined || [...Object.keys(guard.keys), 'credentials'].some((key) => broken.has(key))) continue;
+    for (const found of guard.check(policy)) issues.push(document.issue(segmentsOf(found.path), found.message));
+  }
   if (issues.length || policy === undefined) return { issues, warnings };
   warnings.push(...ADVICE.flatMap((advice) => advice.run({ document, data, policy, ...options.catalog })));
   return { policy: deepFreeze(policy), document, issues, warnings };
 }
+
+/** The segments of a JSON pointer (`/lockout/per` → `['lockout', 'per']`). */
+const segmentsOf = (pointer: string): (string | number)[] =>
+  pointer === '' ? [] : pointer.slice(1).split('/').map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
 
 /** The top-level keys under which the schema found a problem (`id` and `style` also when missing). */
 function brokenKeys(issues: readonly PolicyIssue[], data: Raw): Set<string> {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import type { GuardPlugin } from '../guard.js';
 import type { StyleManifest } from '../ports.js';
 
 /** The repository root, found from this module (works from `core/` and from `dist/core/`). */
@@ -29,15 +30,28 @@ export function baseSchema(): Readonly<Record<string, unknown>> {
   return base;
 }
 
+/** What the full policy schema is made of besides the base: the installed styles and guards. */
+export interface SchemaParts {
+  readonly styles: ReadonlyMap<string, StyleManifest>;
+  readonly guards: ReadonlyMap<string, GuardPlugin>;
+}
+
 /**
- * The full schema for a set of styles: the base schema plus, for each style, a property named
- * after it whose schema is the style's own settings schema.
+ * The full schema for a set of plugins: the base schema (the keys every policy has), a property
+ * for each key a guard owns, and for each style a property named after it whose schema is the
+ * style's own settings schema. A name claimed twice is a plugin error.
  *
- * @example buildPolicySchema(registry.styles) // → JSON Schema object for ajv or an editor
+ * @example buildPolicySchema(registry) // → JSON Schema object for ajv or an editor
  */
-export function buildPolicySchema(styles: ReadonlyMap<string, StyleManifest>): Record<string, unknown> {
+export function buildPolicySchema(parts: SchemaParts): Record<string, unknown> {
   const schema = structuredClone(baseSchema()) as Record<string, unknown> & { properties: Record<string, unknown> };
-  for (const [name, manifest] of styles) {
+  for (const guard of parts.guards.values()) {
+    for (const [key, fragment] of Object.entries(guard.keys)) {
+      if (key in schema.properties) throw new TypeError(`guard "${guard.name}" claims the policy key "${key}", which is already taken`);
+      schema.properties[key] = structuredClone(fragment);
+    }
+  }
+  for (const [name, manifest] of parts.styles) {
     if (name in schema.properties) throw new TypeError(`style name "${name}" collides with a policy key`);
     schema.properties[name] = { ...structuredClone(manifest.settingsSchema), description: `settings of the ${name} style` };
   }

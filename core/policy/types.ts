@@ -86,4 +86,9 @@ export interface Policy {
   readonly logParams: readonly string[];
   /** The style's own settings block (the YAML key named after the style), resolved and frozen. */
   readonly settings: Readonly<Record<string, unknown>>;
+  /**
+   * The values of the keys that guard plugins own, by key, as written (checked against each
+   * guard's schema). The built-in guards' keys are also read into the typed fields above.
+   */
+  readonly rules: Readonly<Record<string, unknown>>;
 }

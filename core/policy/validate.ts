@@ -1,24 +1,23 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { DURATION_PATTERN } from '../duration.js';
 import { PluginLoadError, type PolicyIssue } from '../errors.js';
-import type { StyleManifest } from '../ports.js';
 import { didYouMean } from '../suggest.js';
 import type { PolicyDocument } from './document.js';
-import { buildPolicySchema } from './schema.js';
+import { baseSchema, buildPolicySchema, type SchemaParts } from './schema.js';
 
-const compiled = new WeakMap<ReadonlyMap<string, StyleManifest>, ValidateFunction>();
+const compiled = new WeakMap<SchemaParts, ValidateFunction>();
 
-/** The validator for a set of styles, compiled once per set. The schema rejects, never repairs. */
-export function validatorFor(styles: ReadonlyMap<string, StyleManifest>): ValidateFunction {
-  let validate = compiled.get(styles);
+/** The validator for a set of plugins (a registry), compiled once per set. The schema rejects, never repairs. */
+export function validatorFor(parts: SchemaParts): ValidateFunction {
+  let validate = compiled.get(parts);
   if (validate === undefined) {
     const ajv = newAjv();
     try {
-      validate = ajv.compile(buildPolicySchema(styles));
+      validate = ajv.compile(buildPolicySchema(parts));
     } catch (err) {
-      throw schemaFault(styles, err);
+      throw schemaFault(parts, err);
     }
-    compiled.set(styles, validate);
+    compiled.set(parts, validate);
   }
   return validate;
 }
@@ -26,13 +25,23 @@ export function validatorFor(styles: ReadonlyMap<string, StyleManifest>): Valida
 const newAjv = (): Ajv =>
   new Ajv({ allErrors: true, strict: true, verbose: true, coerceTypes: false, useDefaults: false, removeAdditional: false });
 
-/** A schema that does not compile is a plugin's fault: name the style whose settings schema it is. */
-function schemaFault(styles: ReadonlyMap<string, StyleManifest>, err: unknown): PluginLoadError {
-  for (const [name, style] of styles) {
+/** A schema that does not compile is a plugin's fault: name the style or guard whose schema it is. */
+function schemaFault(parts: SchemaParts, err: unknown): PluginLoadError {
+  if (err instanceof TypeError) return new PluginLoadError(err.message, { cause: err });
+  for (const [name, style] of parts.styles) {
     try {
       newAjv().compile(style.settingsSchema as object);
     } catch (own) {
       return new PluginLoadError(`style "${name}" declares a settings schema that is not valid JSON Schema: ${(own as Error).message}`, { cause: own });
+    }
+  }
+  for (const guard of parts.guards.values()) {
+    for (const [key, fragment] of Object.entries(guard.keys)) {
+      try {
+        newAjv().compile({ definitions: baseSchema()['definitions'], ...fragment } as object);
+      } catch (own) {
+        return new PluginLoadError(`guard "${guard.name}" declares a schema for "${key}" that is not valid JSON Schema: ${(own as Error).message}`, { cause: own });
+      }
     }
   }
   return new PluginLoadError(`the policy schema does not compile: ${(err as Error).message}`, { cause: err });
@@ -111,8 +120,8 @@ function toIssue(error: ErrorObject, document: PolicyDocument): PolicyIssue | un
 }
 
 /** Validates a document's data against the schema; every problem as a positioned issue. */
-export function validateDocument(document: PolicyDocument, styles: ReadonlyMap<string, StyleManifest>): PolicyIssue[] {
-  const validate = validatorFor(styles);
+export function validateDocument(document: PolicyDocument, parts: SchemaParts): PolicyIssue[] {
+  const validate = validatorFor(parts);
   if (validate(document.data)) return [];
   const seen = new Set<string>();
   const issues: PolicyIssue[] = [];

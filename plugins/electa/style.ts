@@ -38,7 +38,7 @@ class ElectaInstance implements StyleInstance {
     return { credentialId: cid };
   }
 
-  mint(): MintedToken {
+  async mint(): Promise<MintedToken> {
     return { token: this.#random.uuid().toUpperCase() };
   }
 }
@@ -48,12 +48,12 @@ class ElectaInstance implements StyleInstance {
  *
  * @example
  * ```ts
- * const instance = new ElectaStyle().create(policy, { clock, random });
+ * const instance = await new ElectaStyle().create(policy, { clock, random });
  * instance.readGrant(tokenRequestFrom({ CID: '123456', AppKey: key }, ip)); // { credentialId, secret }
  * ```
  */
 export class ElectaStyle implements TokenStyle {
-  create(policy: Policy, deps: { random: Random }): StyleInstance {
+  async create(policy: Policy, deps: { random: Random }): Promise<StyleInstance> {
     return new ElectaInstance(policy, deps.random);
   }
 }

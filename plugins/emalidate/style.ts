@@ -113,7 +113,7 @@ class EmalidateInstance implements SelfContainedStyle {
     return request.bearer ?? request.param('token');
   }
 
-  mint(grant: Grant): MintedToken {
+  async mint(grant: Grant): Promise<MintedToken> {
     const { kid, hash, key, header } = this.#signing;
     // Every token has a sub (verify requires it): the credential's subject, the policy's, or the credential id.
     // The policy check refuses a policy where none of them exists.

@@ -70,7 +70,7 @@ class MelissaInstance implements StyleInstance, InfoRoutes {
     return request.param('id');
   }
 
-  mint(): MintedToken {
+  async mint(): Promise<MintedToken> {
     return { token: `T:${this.#random.bytes(this.#bytes).toString('base64url')}` };
   }
 }
@@ -80,12 +80,12 @@ class MelissaInstance implements StyleInstance, InfoRoutes {
  *
  * @example
  * ```ts
- * const instance = new MelissaStyle().create(policy, { clock, random });
+ * const instance = await new MelissaStyle().create(policy, { clock, random });
  * instance.readGrant(tokenRequestFrom({ L: licence, P: 'pkgExpressEntry', TS: '0010' }, ip));
  * ```
  */
 export class MelissaStyle implements TokenStyle {
-  create(policy: Policy, deps: { random: Random }): StyleInstance {
+  async create(policy: Policy, deps: { random: Random }): Promise<StyleInstance> {
     return new MelissaInstance(policy, deps.random);
   }
 }

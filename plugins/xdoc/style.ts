@@ -4,7 +4,7 @@ import { parseDuration } from '../../core/duration.js';
 import {
   RequestInvalidError, TokenClaimError, TokenContextMismatchError, TokenExpiredError, TokenUndecryptableError,
 } from '../../core/errors.js';
-import { normalizeAddress } from '../../core/guards/ip.js';
+import { normalizeAddress } from '../../core/address.js';
 import type { Policy } from '../../core/policy/types.js';
 import type {
   Clock, Grant, GrantRequest, MintedToken, Random, SelfContainedStyle, TokenRecord, TokenRequest, TokenStyle, VerifyExpectations,
@@ -121,7 +121,7 @@ class XdocInstance implements SelfContainedStyle {
     return {};
   }
 
-  mint(grant: Grant): MintedToken {
+  async mint(grant: Grant): Promise<MintedToken> {
     const mint = this.#settings.mint;
     if (mint === undefined) throw new RequestInvalidError('this policy only verifies XDOC tokens (it has no mint block)', { policyId: this.#policy.id });
     const given = grant.claims ?? {};
@@ -285,12 +285,12 @@ class XdocInstance implements SelfContainedStyle {
  *
  * @example
  * ```ts
- * const instance = new XdocStyle().create(policy, { clock, random });
+ * const instance = await new XdocStyle().create(policy, { clock, random });
  * const record = await instance.open(xst, tokenRequestFrom({ XSC: 'MySecurityContext' }, ip));
  * ```
  */
 export class XdocStyle implements TokenStyle {
-  create(policy: Policy, deps: { clock: Clock; random: Random }): SelfContainedStyle {
+  async create(policy: Policy, deps: { clock: Clock; random: Random }): Promise<SelfContainedStyle> {
     return new XdocInstance(policy, deps.clock, deps.random);
   }
 }

@@ -3,7 +3,9 @@ import { Ajv } from 'ajv';
 import { ManualClock } from '../../core/clock.js';
 import { CryptoRandom } from '../../core/random.js';
 import { TYPES } from '../../core/ids.js';
-import { encoderNameFor } from '../../core/guards/output.js';
+import { encoderNameFor } from '../../core/formats.js';
+import { GUARD_HOOKS } from '../../core/guard.js';
+import { baseSchema } from '../../core/policy/schema.js';
 import {
   isSelfContained, type Outcome, type Reply, type ReplyEncoder, type TokenRecord, type TokenRequest, type TokenStyle,
 } from '../../core/ports.js';
@@ -441,6 +443,72 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
           refusalCode(err, what, subject, {});
         }
       }
+    },
+  },
+  {
+    name: 'guards: each guard has a name, an order, a valid JSON Schema for each key it owns, documented codes, and only known hooks',
+    async run(subject, open) {
+      const modules = subject.underTest.filter((m) => m.guards.length > 0 || m.manifests.some((x) => (x.guards ?? []).length > 0));
+      if (modules.length === 0) return { skip: 'the plugin provides no guard' };
+      const problems: string[] = [];
+      const b = await open();
+      for (const module of modules) {
+        const bound = new Set(module.guards.map((g) => g.name));
+        const listed = new Set(module.manifests.flatMap((m) => [...(m.guards ?? [])]));
+        for (const name of listed) if (!bound.has(name)) problems.push(`a manifest lists guard "${name}" but the module binds no guard of that name (make it with definePlugin)`);
+        for (const name of bound) if (!listed.has(name)) problems.push(`the module binds guard "${name}" but no manifest lists it`);
+        for (const guard of module.guards) {
+          const label = `guard "${String(guard.name)}"`;
+          if (typeof guard.name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(guard.name)) problems.push(`${label}: its name must be lower case letters, digits and dashes`);
+          if (typeof guard.order !== 'number' || !Number.isFinite(guard.order)) problems.push(`${label}: order must be a number (lower runs first)`);
+          for (const [key, fragment] of Object.entries(guard.keys ?? {})) {
+            try {
+              new Ajv({ strict: true }).compile({ definitions: baseSchema()['definitions'], ...fragment } as object);
+            } catch (err) {
+              problems.push(`${label}: the schema of key "${key}" is not valid JSON Schema (${(err as Error).message})`);
+            }
+          }
+          for (const code of guard.codes ?? []) {
+            if (!subject.codes.has(code)) problems.push(`${label}: code ${code} is neither a tokensmith code (docs/errors.md) nor one listed in options.codes`);
+          }
+          if (typeof guard.create !== 'function') {
+            problems.push(`${label}: it has no create()`);
+            continue;
+          }
+          const made: unknown = guard.create(subject.policy, { store: b.store, clock: b.clock, lockoutStarted: () => {} });
+          if (made === undefined) continue;
+          if (made === null || typeof made !== 'object' || typeof (made as { then?: unknown }).then === 'function') {
+            problems.push(`${label}: create() must return the guard itself or undefined (not a promise)`);
+            continue;
+          }
+          for (const [hook, value] of Object.entries(made)) {
+            if (!(GUARD_HOOKS as readonly string[]).includes(hook)) problems.push(`${label}: "${hook}" is not a hook; hooks are ${GUARD_HOOKS.join(', ')}`);
+            else if (typeof value !== 'function') problems.push(`${label}: hook ${hook} is not a function`);
+            else if (hook === 'beforeMint' && value.constructor?.name === 'AsyncFunction') {
+              problems.push(`${label}: beforeMint is async; it must decide without a promise (check with the store in onRequest or the credential hooks)`);
+            }
+          }
+        }
+      }
+      if (problems.length) fail(problems.join('\n'));
+    },
+  },
+  {
+    name: 'guard rule: a token verifies as often as the recipe’s guard allows (introspection does not count), then is refused with its code',
+    async run(subject, open) {
+      const rule = subject.options.recipe.guard;
+      if (rule === undefined) return { skip: 'no recipe.guard: give { verifies, code } to check a guard that limits use' };
+      const b = await open();
+      const id = subject.policy.id;
+      const { token } = await accepted('an issue request', () => b.engine.issue(id, b.issueRequest()));
+      for (let i = 1; i <= rule.verifies; i++) {
+        if (!(await b.engine.introspect(token, id)).active) fail(`introspection says the token is inactive after ${i - 1} of ${rule.verifies} allowed verifications`);
+        await accepted(`verification ${i} of ${rule.verifies} allowed`, () => b.engine.verify(id, undefined, b.presenting(token)));
+      }
+      await refused(subject, `verification ${rule.verifies + 1} (one more than allowed)`, () => b.engine.verify(id, undefined, b.presenting(token)), {
+        codes: [rule.code],
+        token,
+      });
     },
   },
 ];

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { ManualClock } from '../../core/clock.js';
 import { assemble } from '../../core/container.js';
 import type { Engine } from '../../core/engine.js';
+import type { GuardPlugin } from '../../core/guard.js';
 import { TYPES } from '../../core/ids.js';
 import { loadPluginModule } from '../../core/plugin-loader.js';
 import { loadPolicyText } from '../../core/policy/load.js';
@@ -34,6 +35,12 @@ export interface ConformanceRecipe {
   readonly otherEnv?: Readonly<Record<string, string>>;
   /** Clock leeway the style allows past `expiresAt` (default 60 s); the expiry check moves the clock beyond it. */
   readonly expiryLeewayMs?: number;
+  /**
+   * For a guard under test that limits how often a token is used (single use, a use count):
+   * how many verifications the policy allows one token, and the code the next one is refused
+   * with. Without it the "guard rule" check is skipped.
+   */
+  readonly guard?: { readonly verifies: number; readonly code: string };
 }
 
 /** What the kit runs against. */
@@ -57,6 +64,8 @@ export interface ConformanceOptions {
 /** What one plugin module provides: the manifests it binds, and a container holding only it. */
 export interface ModuleInspection {
   readonly manifests: readonly PluginManifest[];
+  /** The guard plugins it binds. */
+  readonly guards: readonly GuardPlugin[];
   /** A container holding only this module, to resolve what its manifests list. */
   readonly container: Container;
 }
@@ -101,7 +110,8 @@ export async function inspectModule(module: ContainerModule): Promise<ModuleInsp
   const container = new Container({ defaultScope: 'Singleton' });
   await container.loadAsync(module);
   const manifests = container.isBound(TYPES.PluginManifest) ? container.getAll<PluginManifest>(TYPES.PluginManifest) : [];
-  return { manifests, container };
+  const guards = container.isBound(TYPES.Guard) ? container.getAll<GuardPlugin>(TYPES.Guard) : [];
+  return { manifests, guards, container };
 }
 
 async function policyText(source: PolicySource): Promise<{ text: string; file: string }> {
@@ -140,7 +150,10 @@ export async function prepare(options: ConformanceOptions): Promise<Subject> {
   const once = load(variantText(text, { id: VARIANT_IDS.once, reuse: false }));
   const bound = load(variantText(text, { id: VARIANT_IDS.bound, ipBinding: 'caller' }));
   const inspected = await Promise.all((outside.length ? outside : builtinModules).map(inspectModule));
-  const underTest = outside.length ? inspected : inspected.filter((m) => m.manifests.some((x) => x.styles?.some((s) => s.name === policy.style)));
+  // Without outside plugins, the built-in plugin of the policy's style is under test, and the built-in guards with it.
+  const underTest = outside.length
+    ? inspected
+    : inspected.filter((m) => m.guards.length > 0 || m.manifests.some((x) => x.styles?.some((s) => s.name === policy.style)));
   return { options, modules, underTest, policy, other, once, bound, registry, codes: await knownCodes(options.codes ?? []) };
 }
 

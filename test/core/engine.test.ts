@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tokenRequestFrom } from '../../core/request.js';
-import { LockoutGuard } from '../../core/guards/lockout.js';
+import { LockoutGuard } from '../../plugins/guards/lockout/index.js';
 import { sha256 } from '../../core/digest.js';
 import type { MemoryStore } from '../../plugins/stores/memory/index.js';
 import { bootFixture, rejection, FIXTURE_POLICY, type Harness } from '../helpers/boot.js';
@@ -50,8 +50,8 @@ describe('Engine', () => {
         const { token } = await h.engine.issue('fixture', req(ALICE));
         // The memory store keeps records apart from text (`get` never returns one): ask for records.
         const store = h.store as MemoryStore;
-        expect(store.getRecord(`fixture:token:${token}`)).to.equal(undefined);
-        expect(store.getRecord(`fixture:token:${sha256(token)}`)?.credentialId).to.equal('alice');
+        expect(await store.getRecord(`fixture:token:${token}`)).to.equal(undefined);
+        expect((await store.getRecord(`fixture:token:${sha256(token)}`))?.credentialId).to.equal('alice');
       });
     });
 

@@ -5,7 +5,7 @@ import { definePlugin } from '../../core/plugin.js';
 import type { PluginManifest, ReplyEncoder, StoreFactory, TokenStyle } from '../../core/ports.js';
 
 describe('core/plugin definePlugin', () => {
-  const style: TokenStyle = { create: () => ({ readGrant: () => ({}), presentedToken: () => undefined, mint: () => ({ token: 't' }) }) };
+  const style: TokenStyle = { create: async () => ({ readGrant: () => ({}), presentedToken: () => undefined, mint: async () => ({ token: 't' }) }) };
   const encoder: ReplyEncoder = { encode: () => ({ status: 200, contentType: 'text/plain', body: '' }) };
   const factory = (() => undefined) as unknown as StoreFactory;
   const check = () => [];
@@ -22,6 +22,7 @@ describe('core/plugin definePlugin', () => {
       styles: [{ name: 'demo', kind: 'opaque', settingsSchema: { type: 'object' }, settingsRequired: false, check }],
       encoders: ['demo-text'],
       stores: ['demo'],
+      guards: [],
     });
   });
 
@@ -35,7 +36,7 @@ describe('core/plugin definePlugin', () => {
       expect(container.getAll<PluginManifest>(TYPES.PluginManifest)).to.deep.equal([plugin.manifest]);
     });
     it('lists empty kinds for what the plugin does not provide', () => {
-      expect(definePlugin({ name: 'only-json', encoders: { json2: encoder } }).manifest).to.deep.equal({ name: 'only-json', styles: [], encoders: ['json2'], stores: [] });
+      expect(definePlugin({ name: 'only-json', encoders: { json2: encoder } }).manifest).to.deep.equal({ name: 'only-json', styles: [], encoders: ['json2'], stores: [], guards: [] });
     });
   });
 });

@@ -47,7 +47,7 @@ describe('docs/policies.md', () => {
   before(async () => {
     const { registry, store } = await assemble({ modules: builtinModules });
     await store.close();
-    schema = buildPolicySchema(registry.styles);
+    schema = buildPolicySchema(registry);
     styles = [...registry.styles.keys()];
   });
 

@@ -63,7 +63,8 @@ describe('the commands in README.md and docs/', () => {
 
       // The serve line, on a free port instead of 8081, with the variables the block exported.
       const env = { ...shell, ...Object.fromEntries([...script.matchAll(/(SHOP_[A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]])) };
-      const child = spawn('bash', ['--norc', '--noprofile', '-c', serveLine.replace('--port 8081', '--port 0')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      // In a process group of its own: bash starts npx, which starts node; the whole group is stopped below.
+      const child = spawn('bash', ['--norc', '--noprofile', '-c', serveLine.replace('--port 8081', '--port 0')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       try {
         const url = await listeningUrl(child);
         // What the block's curl lines send.
@@ -73,7 +74,8 @@ describe('the commands in README.md and docs/', () => {
         const orders = await fetch(`${url}/shop/orders`, { headers: { authorization: `Bearer ${token}` } });
         expect(await orders.json()).to.deep.include({ ok: true, policy: 'shop', sub: 'web-shop' });
       } finally {
-        child.kill('SIGTERM');
+        // Killing bash alone left `tokensmith serve` running after every test run.
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

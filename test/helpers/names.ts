@@ -21,6 +21,6 @@ export function listed(names: Iterable<string>): string {
 }
 
 /** The top-level keys a policy may have, in the schema's order, as "unknown key" messages list them. */
-export function policyKeys(registry: Pick<PluginRegistry, 'styles'>): string {
-  return Object.keys(buildPolicySchema(registry.styles)['properties'] as object).join(', ');
+export function policyKeys(registry: Pick<PluginRegistry, 'styles' | 'guards'>): string {
+  return Object.keys(buildPolicySchema(registry)['properties'] as object).join(', ');
 }

@@ -116,7 +116,10 @@ describe('logs: one JSON line per token request, never a secret', () => {
     expect(unexpected?.error?.type).to.equal('TypeError');
     expect(unexpected?.error?.message).to.equal('kaboom in /srv/secret/path');
     expect(unexpected?.error?.stack).to.match(/^TypeError: kaboom in \/srv\/secret\/path\n\s+at (Object\.)?readGrant \(.*\/test\/fixtures\/outside-plugin\/index\.js:\d+:\d+\)\n/);
-    expect(unexpected?.error?.stack).to.include('node_modules/koa-compose'); // request values do not garble the stack
+    // Request values are scrubbed from the log without garbling the stack: every frame is still a frame.
+    const frames = (unexpected?.error?.stack ?? '').split('\n').slice(1);
+    expect(frames.length).to.be.at.least(2);
+    for (const frame of frames) expect(frame).to.match(/^\s+at \S/);
     expect(access).to.deep.include({ level: 50, kind: 'issue', policy: 'fixture', outcome: 'ERR_INTERNAL', status: 500 });
   });
 

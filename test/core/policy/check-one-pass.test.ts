@@ -5,6 +5,7 @@ import { suggestion } from '../../../core/suggest.js';
 import { assemble } from '../../../core/container.js';
 import { builtinModules } from '../../../plugins/index.js';
 import { runConformance } from '../../../server/testkit/run.js';
+import { policyKeys } from '../../helpers/names.js';
 
 const { registry, store } = await assemble({ modules: builtinModules });
 await store.close();
@@ -47,7 +48,7 @@ describe('check: every problem of a file in one pass', () => {
     const text = 'id: p\nstyle: emalidat\ntll: 5m\nttl: { default: 2h, max: 1h }\nemalidate:\n  issuer: x\n  bogus: 1\n';
     expect(problems(text)).to.deep.equal([
       'p.yaml:2:8: /style: unknown style "emalidat"; did you mean "emalidate"? known styles: electa, emalidate, melissa, xdoc',
-      'p.yaml:3:1: /tll: unknown key "tll"; did you mean "ttl"? allowed keys: id, style, description, route, protectedRoute, params, paths, credentials, ttl, ipBinding, lockout, output, reuse, log, emalidate, melissa, electa, xdoc',
+      `p.yaml:3:1: /tll: unknown key "tll"; did you mean "ttl"? allowed keys: ${policyKeys(registry)}`,
       'p.yaml:4:17: /ttl/default: expected min ≤ default ≤ max; got default 2h with min 1s and max 1h',
       'p.yaml:6:3: /emalidate: missing required key "keys"',
       'p.yaml:7:3: /emalidate/bogus: unknown key "bogus"; allowed keys: issuer, subject, algorithms, clockTolerance, keys',

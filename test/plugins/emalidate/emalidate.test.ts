@@ -2,14 +2,14 @@ import 'reflect-metadata';
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { Container } from 'inversify';
 import jwt from 'jsonwebtoken';
 import { ManualClock } from '../../../core/clock.js';
-import { TYPES } from '../../../core/ids.js';
 import type { Policy } from '../../../core/policy/types.js';
-import type { Grant, SelfContainedStyle, TokenRequest, TokenStyle } from '../../../core/ports.js';
+import type { Grant, SelfContainedStyle, TokenRequest } from '../../../core/ports.js';
 import { tokenRequestFrom } from '../../../core/request.js';
 import emalidateModule, { EmalidateStyle, check, manifest } from '../../../plugins/emalidate/index.js';
+import memoryModule from '../../../plugins/stores/memory/index.js';
+import { assemble } from '../../../core/container.js';
 import { rejection } from '../../helpers/boot.js';
 
 const SECRET = 'emalidate-test-secret-phrase-0123456789';
@@ -20,7 +20,7 @@ function policyWith(settings: Record<string, unknown>): Policy {
     id: 'em', style: 'emalidate', source: '/x/em.yaml', caseInsensitiveParams: false, caseInsensitivePaths: false, logParams: [], routes: [], protectedRoutes: [],
     ttl: { defaultMs: 300_000, minMs: 1_000, maxMs: 3_600_000 }, ipBinding: { mode: 'off', param: 'IP' },
     output: { default: 'json', allowed: ['json'] }, reuse: true,
-    settings: { issuer: 'emalidate.com', subject: 'user-1', keys: [{ kid: 'k1', secret: SECRET }], ...settings },
+    settings: { issuer: 'emalidate.com', subject: 'user-1', keys: [{ kid: 'k1', secret: SECRET }], ...settings }, rules: {},
   }) as Policy;
 }
 
@@ -247,10 +247,10 @@ describe('plugins/emalidate manifest', () => {
       { path: '/keys/1/kid', message: 'key id "a" is listed twice' },
     ]);
   });
-  it('is registered by the container module under its name', () => {
-    const container = new Container();
-    container.load(emalidateModule);
-    expect(container.get<TokenStyle>(TYPES.TokenStyle, { name: 'emalidate' })).to.be.instanceOf(EmalidateStyle);
-    expect(container.getAll(TYPES.PluginManifest)).to.deep.equal([manifest]);
+  it('is the style a policy names emalidate, with its manifest in the registry', async () => {
+    const { registry, store } = await assemble({ modules: [memoryModule, emalidateModule] });
+    await store.close();
+    expect(registry.style('emalidate')).to.be.instanceOf(EmalidateStyle);
+    expect(registry.styles.get('emalidate')).to.deep.equal(manifest.styles?.[0]);
   });
 });

@@ -40,7 +40,9 @@ describe('server/testkit (the conformance kit)', () => {
         expect(report.failures.map((f) => f.name.split(':')[0])).to.deep.equal([
           'manifest', 'expiry', 'address binding', 'tampered tokens', 'garbage tokens', 'another policy', 'reply encoders', 'bad issue requests',
         ]);
-        expect(report.results.filter((r) => r.status === 'passed')).to.have.length(CONFORMANCE_CHECKS.length - 8);
+        // The two guard checks have nothing to check in a plugin without guards.
+        expect(report.results.filter((r) => r.status === 'skipped').map((r) => r.name.split(':')[0])).to.deep.equal(['guards', 'guard rule']);
+        expect(report.results.filter((r) => r.status === 'passed')).to.have.length(CONFORMANCE_CHECKS.length - 8 - 2);
       });
       it('says which encoder cannot encode', () => {
         expect(lines(report, 'manifest: every')).to.deep.equal(['the ReplyEncoder bound as "leaky-xml" has no encode() method']);
@@ -102,6 +104,28 @@ describe('server/testkit (the conformance kit)', () => {
         const report = await runConformance({ ...FIXTURE, plugins: [FIXTURE_PLUGIN, handWritten] });
         expect(lines(report, 'manifest: every')).to.deep.equal(['a manifest lists encoder "by-hand-xml" but the module binds no ReplyEncoder whenNamed("by-hand-xml")']);
         expect(result(report, 'round trip').status).to.equal('passed');
+      });
+    });
+
+    describe('having a guard that breaks the guard contract', () => {
+      it('names each problem: its name, order, undocumented code and a hook that does not exist', async () => {
+        const sloppy = definePlugin({
+          name: 'sloppy-guard',
+          guards: [{ name: 'Sloppy Guard', order: Number.NaN, keys: {}, codes: ['ERR_NOT_DOCUMENTED'], create: () => ({ onverify: async () => {}, beforeMint: async () => {} }) as never }],
+        });
+        const report = await runConformance({ ...FIXTURE, plugins: [FIXTURE_PLUGIN, sloppy] });
+        expect(lines(report, 'guards:')).to.deep.equal([
+          'guard "Sloppy Guard": its name must be lower case letters, digits and dashes',
+          'guard "Sloppy Guard": order must be a number (lower runs first)',
+          'guard "Sloppy Guard": code ERR_NOT_DOCUMENTED is neither a tokensmith code (docs/errors.md) nor one listed in options.codes',
+          'guard "Sloppy Guard": "onverify" is not a hook; hooks are onRequest, beforeCredentials, afterCredentials, beforeMint, onVerify',
+          'guard "Sloppy Guard": beforeMint is async; it must decide without a promise (check with the store in onRequest or the credential hooks)',
+        ]);
+      });
+
+      it('fails the guard rule when a token verifies more often than the recipe says the guard allows', async () => {
+        const report = await runConformance({ ...FIXTURE, recipe: { ...FIXTURE.recipe, guard: { verifies: 2, code: 'ERR_TOKEN_REUSED' } } });
+        expect(lines(report, 'guard rule')).to.deep.equal(['verification 3 (one more than allowed) was accepted; expected a refusal with ERR_TOKEN_REUSED']);
       });
     });
 
@@ -171,7 +195,8 @@ describe('server/testkit (the conformance kit)', () => {
     });
     it('resolves with the report when the plugin conforms', async () => {
       const report = await assertConformance(FIXTURE);
-      expect(report.results.map((r) => r.status)).to.deep.equal(CONFORMANCE_CHECKS.map(() => 'passed'));
+      const guardChecks = (name: string) => name.startsWith('guard');
+      expect(report.results.map((r) => r.status)).to.deep.equal(CONFORMANCE_CHECKS.map((c) => (guardChecks(c.name) ? 'skipped' : 'passed')));
     });
   });
 });

@@ -1,7 +1,4 @@
 import { isIP } from 'node:net';
-import { IpBindingError, TokenAddressMismatchError } from '../errors.js';
-import type { Policy } from '../policy/types.js';
-import type { TokenRecord, TokenRequest } from '../ports.js';
 
 /**
  * A zone id (`%eth0`, `%3`) as RFC 6874 allows it in a URI: interface names and numbers. Others
@@ -47,40 +44,4 @@ export function normalizeAddress(text: string): string | undefined {
   const zone = value.slice(at + 1);
   const canonical = ZONE.test(zone) ? canonicalV6(value.slice(0, at)) : undefined;
   return canonical === undefined || isIP(canonical) !== 6 ? undefined : `${canonical}%${zone}`;
-}
-
-/**
- * IP-binding guard at issue time: the address the new token is bound to, or `undefined`.
- * - `off`: never bound;
- * - `param`: bound to the address the caller names in the policy's parameter, when given;
- * - `required`: as `param`, but the parameter must be given;
- * - `caller`: bound to the caller's own address.
- */
-export function bindAddress(policy: Policy, request: TokenRequest): string | undefined {
-  const { mode, param } = policy.ipBinding;
-  if (mode === 'off') return undefined;
-  if (mode === 'caller') return normalizeAddress(request.clientAddress) ?? request.clientAddress;
-  const named = request.param(param);
-  if (named === undefined || named === '') {
-    if (mode === 'required') {
-      throw new IpBindingError(`parameter ${param} (the address to bind the token to) is required`, {
-        policyId: policy.id,
-        claim: param,
-      });
-    }
-    return undefined;
-  }
-  const address = normalizeAddress(named);
-  if (address === undefined) {
-    throw new IpBindingError(`parameter ${param} is not an IP address`, { policyId: policy.id, claim: param, reason: 'invalid' });
-  }
-  return address;
-}
-
-/** IP-binding guard at verify time: a bound token is only good from its address. */
-export function checkBinding(policy: Policy, record: TokenRecord, request: TokenRequest): void {
-  if (record.boundAddress === undefined) return;
-  if ((normalizeAddress(request.clientAddress) ?? request.clientAddress) !== record.boundAddress) {
-    throw new TokenAddressMismatchError('the token is bound to another address', { policyId: policy.id });
-  }
 }

@@ -1,6 +1,6 @@
-import { FormatNotAllowedError } from '../errors.js';
-import type { Policy } from '../policy/types.js';
-import type { TokenRequest } from '../ports.js';
+import { FormatNotAllowedError } from './errors.js';
+import type { Policy } from './policy/types.js';
+import type { TokenRequest } from './ports.js';
 
 /**
  * The encoder that renders format `format` for style `style`: `<style>-<format>` when such an
@@ -14,7 +14,8 @@ export function encoderNameFor(style: string, format: string, registered: Readon
 }
 
 /**
- * Output guard: which reply format this request gets. The policy's `output.param` chooses
+ * Which reply format this request gets (the runtime picks the encoder with it; the output guard
+ * refuses a bad choice before any work is done). The policy's `output.param` chooses
  * among `output.allowed`; absent or empty means the default. Values are matched
  * case-insensitively (`Result=XML` is `xml`).
  */

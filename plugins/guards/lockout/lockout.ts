@@ -1,9 +1,9 @@
-import { sha256 } from '../digest.js';
-import { LockedOutError, StoreFullError } from '../errors.js';
-import type { Policy } from '../policy/types.js';
-import { hasCounterRoom, type Store, type TokenRequest } from '../ports.js';
-import { formatDuration } from '../duration.js';
-import { normalizeAddress } from './ip.js';
+import { sha256 } from '../../../core/digest.js';
+import { LockedOutError, StoreFullError } from '../../../core/errors.js';
+import type { Policy } from '../../../core/policy/types.js';
+import { hasCounterRoom, type Store, type TokenRequest } from '../../../core/ports.js';
+import { formatDuration } from '../../../core/duration.js';
+import { normalizeAddress } from '../../../core/address.js';
 
 /** The subjects a failed attempt is counted against: the credential and/or the address. */
 export interface LockoutSubject {
@@ -66,10 +66,7 @@ export class LockoutGuard {
     this.#store = store;
   }
 
-  /**
-   * Store keys for this policy and subject (empty when the policy has no lockout). Concatenated,
-   * not joined with `storeKey`: they are looked up on every attempt and kept only after a failure.
-   */
+  /** Store keys for this policy and subject (empty when the policy has no lockout). */
   keys(policy: Policy, subject: LockoutSubject): string[] {
     const lockout = policy.lockout;
     if (lockout === undefined) return [];

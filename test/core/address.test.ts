@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { normalizeAddress } from '../../../core/guards/ip.js';
-import { TrustedProxies, clientAddress } from '../../../server/client-ip.js';
+import { normalizeAddress } from '../../core/address.js';
+import { TrustedProxies, clientAddress } from '../../server/client-ip.js';
 
-describe('core/guards/ip normalizeAddress', () => {
+describe('core/address normalizeAddress', () => {
   const cases: [string, string | undefined][] = [
     ['127.0.0.1', '127.0.0.1'],
     ['::ffff:127.0.0.1', '127.0.0.1'],
