@@ -48,12 +48,20 @@ class HeldRecord implements TokenRecord {
 const BEYOND_LATIN1 = /[\u0100-\uffff]/;
 
 /**
+ * Where `flat` copies through: one buffer for the store's life rather than a new one per copy.
+ * Keys and token ids are short; a longer text gets a buffer of its own.
+ */
+const SCRATCH = Buffer.allocUnsafeSlow(256);
+
+/**
  * A flat copy of `text`. V8 keeps a string made by joining pieces (a template, `+`, Node's
  * `randomUUID`) as a tree of its pieces until something reads it whole, and a key or token id
  * held for a session's life would keep the whole tree: several hundred bytes more per session.
  */
 function flat(text: string): string {
-  return BEYOND_LATIN1.test(text) ? text : Buffer.from(text, 'latin1').toString('latin1');
+  if (BEYOND_LATIN1.test(text)) return text;
+  if (text.length > SCRATCH.length) return Buffer.from(text, 'latin1').toString('latin1');
+  return SCRATCH.toString('latin1', 0, SCRATCH.write(text, 0, 'latin1'));
 }
 
 function deepFreeze<T>(value: T): T {
