@@ -2,9 +2,10 @@ import Koa, { type Context, type Middleware, type Next } from 'koa';
 import Router from '@koa/router';
 import type { Engine, PolicySet } from '../core/engine.js';
 import type { PolicyRuntime } from '../core/runtime.js';
-import { AdminUnauthorizedError, MethodNotAllowedError, MetricsUnauthorizedError, RequestInvalidError } from '../core/errors.js';
+import { MethodNotAllowedError, MetricsUnauthorizedError, RequestInvalidError } from '../core/errors.js';
 import type { HttpMethod, IssueRoute, Policy } from '../core/policy/types.js';
-import { hasReadiness, type Logger } from '../core/ports.js';
+import type { Logger } from '../core/ports.js';
+import { adminRouter } from './admin.js';
 import { bearerMatcher } from './bearer.js';
 import { bodyReader } from './body.js';
 import { TrustedProxies } from './client-ip.js';
@@ -221,51 +222,3 @@ function metricsRoute(metrics: Metrics, secret: string | undefined): Middleware 
   };
 }
 
-function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody: Middleware): Router {
-  const router = new Router();
-  const isAdmin = bearerMatcher(adminSecret);
-  const kind = (name: RequestKind): Middleware => async function markKind(ctx, next) {
-    (ctx.state as RequestState).kind = name;
-    await next();
-  };
-  const authorize: Middleware = async function authorizeAdmin(ctx, next) {
-    if (!isAdmin(ctx.get('authorization'))) {
-      throw new AdminUnauthorizedError('admin secret missing or wrong');
-    }
-    await parseBody(ctx, noop);
-    await next();
-  };
-  const tokenOf = (ctx: Context): { token: string; policy: string | undefined } => {
-    const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
-    const { token, policy } = body;
-    if (typeof token !== 'string' || token === '') throw new RequestInvalidError('parameter token is required', { claim: 'token' });
-    if (policy !== undefined && typeof policy !== 'string') throw new RequestInvalidError('parameter policy must be text', { claim: 'policy' });
-    // Only a policy that exists is named in logs and metrics: the caller's text is not logged.
-    if (policy !== undefined && engine.served.has(policy)) (ctx.state as RequestState).subjectPolicy = policy;
-    return { token, policy };
-  };
-  router.get('/healthz', function health(ctx) {
-    ctx.body = { status: 'ok', policies: engine.policies.length };
-  });
-  router.get('/readyz', async function ready(ctx) {
-    const store = engine.store;
-    const up = hasReadiness(store) ? await store.ready() : true;
-    ctx.status = up ? 200 : 503;
-    ctx.body = up ? { status: 'ready' } : { status: 'not ready', store: 'unavailable' };
-    ctx.set('cache-control', 'no-store');
-  });
-  router.post('/introspect', kind('introspect'), authorize, async function introspect(ctx) {
-    const { token, policy } = tokenOf(ctx);
-    const found = await engine.introspect(token, policy);
-    if (found.active) (ctx.state as RequestState).subjectPolicy = found['policy'] as string;
-    ctx.body = found;
-    ctx.set('cache-control', 'no-store');
-  });
-  router.post('/revoke', kind('revoke'), authorize, async function revoke(ctx) {
-    const { token, policy } = tokenOf(ctx);
-    await engine.revoke(token, policy);
-    ctx.status = 200; // RFC 7009 §2.2: also for tokens that were not valid
-    ctx.body = '';
-  });
-  return router;
-}
