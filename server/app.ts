@@ -1,5 +1,4 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
-import Router from '@koa/router';
 import type { Engine, PolicySet } from '../core/engine.js';
 import type { PolicyRuntime } from '../core/runtime.js';
 import { MethodNotAllowedError, MetricsUnauthorizedError, RequestInvalidError } from '../core/errors.js';
