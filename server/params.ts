@@ -36,9 +36,30 @@ export interface RequestShape {
   bindCallerAs?: string;
 }
 
+/**
+ * Reads the query string straight into `into`; `false` when a name comes twice (as given or once
+ * folded), and nothing can be said about what `into` holds then. Koa's `ctx.query` builds an
+ * object property by property and asks for every name's values again; this is the same reading
+ * (both are `URLSearchParams`) without those steps, on every token request.
+ */
+function addQuery(into: Map<string, string>, querystring: string, fold: boolean): boolean {
+  if (querystring === '') return true;
+  for (const [rawName, value] of new URLSearchParams(querystring)) {
+    if (rawName === '') continue;
+    const name = fold ? rawName.toLowerCase() : rawName;
+    if (into.has(name)) return false;
+    into.set(name, value);
+  }
+  return true;
+}
+
 export function tokenRequestOf(ctx: Context, caseInsensitive: boolean, address: string, shape: RequestShape = {}): TokenRequest {
   const values = new Map<string, string>();
-  add(values, ctx.query as Bag, caseInsensitive);
+  if (!addQuery(values, ctx.querystring, caseInsensitive)) {
+    // A name given twice: read it again as Koa does, for the same refusal (list or repeated name) as ever.
+    values.clear();
+    add(values, ctx.query as Bag, caseInsensitive);
+  }
   if (shape.body !== false) add(values, (ctx.request as { body?: Bag }).body, caseInsensitive);
   const fold = (name: string) => (caseInsensitive ? name.toLowerCase() : name);
   if (shape.preset !== undefined) for (const [name, value] of Object.entries(shape.preset)) values.set(fold(name), value);

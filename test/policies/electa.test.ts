@@ -49,6 +49,12 @@ describe('policies/electa.yaml (over HTTP)', () => {
         '<Response><ResponseCode>3</ResponseCode><ResponseData>Invalid request: reply format "json" is not allowed; use one of: xml; csv</ResponseData></Response>',
       );
     });
+    it('refuses a name given twice in the query, as written or in another case (CID and cid)', async () => {
+      const twice = await (await fetch(`${h.url}/apps/token.asp?Result=csv&CID=1&AppKey=x&CID=2`)).text();
+      expect(twice).to.contain('<ResponseCode>3</ResponseCode>').and.to.contain('parameter CID must be given once');
+      const folded = await (await fetch(`${h.url}/apps/token.asp?Result=csv&CID=1&AppKey=x&cid=2`)).text();
+      expect(folded).to.contain('<ResponseCode>3</ResponseCode>').and.to.contain('parameter cid is given more than once');
+    });
     it('answers XML a strict parser reads and one-line CSV, whatever text the caller quotes (%01, U+FFFE, quotes, line breaks)', async () => {
       // A parameter name given twice is quoted in the description of code 3.
       const hostile = ['%01%EF%BF%BE', '%22%0D%0A9,9', '%C2%85%E2%80%A8%0B', '%EF%BF%BF%1F'];
