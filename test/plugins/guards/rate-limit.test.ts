@@ -113,6 +113,20 @@ describe('plugins/guards/rate-limit (rateLimit)', () => {
       expect(await refused.json()).to.deep.include({ error: 'ERR_RATE_LIMITED' });
     });
 
+    it('answers an XWS service 429 with XwsResultCode 429 Too Many Requests and ERR_RATE_LIMITED', async () => {
+      const xdoc = variant('policies/xdoc.yaml', 'rateLimit: { verify: { perAddress: { requests: 1, window: 10s } } }');
+      h = await host([xdoc], {}, ['127.0.0.1']);
+      const demo = () => fetch(`${h.url}/xdoc/demo?${q({ XSC: 'DemoSecurityContext', XST: 'AAAA' })}`, from('192.0.2.5'));
+      expect((await demo()).status).to.equal(401);
+      const refused = await demo();
+      expect(refused.status).to.equal(429);
+      expect(refused.headers.get('retry-after')).to.equal('10');
+      expect([refused.headers.get('xwsresultcode'), refused.headers.get('xwsresultinfo'), refused.headers.get('xwserrorinfo')]).to.deep.equal([
+        '429', 'Too Many Requests', 'ERR_RATE_LIMITED',
+      ]);
+      expect(await refused.json()).to.deep.include({ error: 'ERR_RATE_LIMITED' });
+    });
+
     it('checks the verify limit per address before the token is looked at: a caller past it learns nothing of any token', async () => {
       h = await host([electa('{ verify: { perAddress: { requests: 2, window: 1m } } }')], ENV, ['127.0.0.1']);
       const guid = (await (await token()).text()).slice(2);
