@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     handMelissaIssue: { name: '(m0) hand-written Melissa issue', server: 'hand-sessions', path: melissaIssue, method: 'GET' as const },
     guardedMelissaIssue: { name: '(m1) hand-written Melissa issue, guarded', server: 'hand-sessions-guarded', path: melissaIssue, method: 'GET' as const },
     melissaIssue: { name: '(m) tokensmith Melissa issue', server: 'ours', path: melissaIssue, method: 'GET' as const },
+    melissaIssueLimited: { name: '(ml) Melissa issue, rate-limited', server: 'ours-limited', path: melissaIssue, method: 'GET' as const },
     handMelissaVerify: { name: '(mv0) hand-written Melissa verify', server: 'hand-sessions', path: '', method: 'GET' as const, setup: melissaSession },
     guardedMelissaVerify: { name: '(mv1) hand-written Melissa verify, guarded', server: 'hand-sessions-guarded', path: '', method: 'GET' as const, setup: melissaSession },
     melissaVerify: { name: '(mv) tokensmith Melissa verify', server: 'ours', path: '', method: 'GET' as const, setup: melissaSession },
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
   const groups: (readonly (keyof typeof cases)[])[] = [
     ['bare', 'joseIssue', 'emIssue'], ['joseVerify', 'emVerify'], ['handMelissaIssue', 'guardedMelissaIssue', 'melissaIssue'],
     ['handMelissaVerify', 'guardedMelissaVerify', 'melissaVerify'], ['handElectaIssue', 'guardedElectaIssue', 'electaIssue'],
-    ['handElectaVerify', 'guardedElectaVerify', 'electaVerify'],
+    ['handElectaVerify', 'guardedElectaVerify', 'electaVerify'], ['melissaIssue', 'melissaIssueLimited'],
     ...(redis ? ([['melissaIssue', 'melissaIssueRedis'], ['melissaVerify', 'melissaVerifyRedis'], ['electaIssue', 'electaIssueRedis'], ['electaVerify', 'electaVerifyRedis']] as const) : []),
   ];
   const pairs: Pair[] = [
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
     { ours: cases.guardedMelissaVerify.name, baseline: cases.handMelissaVerify.name },
     { ours: cases.guardedElectaIssue.name, baseline: cases.handElectaIssue.name },
     { ours: cases.guardedElectaVerify.name, baseline: cases.handElectaVerify.name },
+    // The rate limiter's cost: the same route with a limit per address and per credential that refuses nothing.
+    { ours: cases.melissaIssueLimited.name, baseline: cases.melissaIssue.name, target: 0.9 },
     { ours: cases.melissaIssueRedis.name, baseline: cases.melissaIssue.name, target: 0.6 },
     { ours: cases.melissaVerifyRedis.name, baseline: cases.melissaVerify.name, target: 0.6 },
     { ours: cases.electaIssueRedis.name, baseline: cases.electaIssue.name, target: 0.6 },

@@ -1,7 +1,8 @@
 /**
  * One benchmark server per process: `node dist/bench/servers.js <kind> <port>`; prints
  * `READY <port>` when listening. Kinds: the framework's ceiling (`bare`), what a user would
- * hand-write with jose (`jose-issue`, `jose-verify`), and ours (`ours-issue`, `ours-verify`).
+ * hand-write with jose (`jose-issue`, `jose-verify`), and ours (`ours`, `ours-redis`, and
+ * `ours-limited`: the Melissa policy with a rate limit that refuses nothing).
  * Ours runs as `tokensmith serve` does: a pino JSON line per request to an asynchronous file
  * destination (a temporary file, removed on exit; `BENCH_LOG=/dev/null` to discard) and the
  * metrics counted; the baselines neither log nor count, so the ratios include that cost, except
@@ -19,6 +20,7 @@ import { createApp } from '../server/app.js';
 import { createLogger } from '../server/logging.js';
 import { ALL_POLICIES, BENCH_ENV } from './env.js';
 import { guardedHandSessions, handSessions } from './hand-sessions.js';
+import { rateLimitedPolicies } from './rate-limit.js';
 
 async function hmacKey(): Promise<webcrypto.CryptoKey> {
   const raw = new TextEncoder().encode(BENCH_ENV['EMALIDATE_SECRET']);
@@ -35,12 +37,13 @@ export async function handIssue(key: webcrypto.CryptoKey): Promise<string> {
 }
 
 async function app(kind: string): Promise<Koa> {
-  if (kind === 'ours' || kind === 'ours-redis') {
+  if (kind === 'ours' || kind === 'ours-redis' || kind === 'ours-limited') {
     // An issue case makes more sessions within their lifetime (Electa's 20 minutes) than the memory
     // store's default bound, and Electa and Melissa answer a full store with 200: a bound above
     // what the bench issues keeps it measuring issues rather than refusals.
-    const store = kind === 'ours' ? 'memory:?maxEntries=100000000' : (process.env['BENCH_REDIS_URL'] as string);
-    const { engine } = await boot({ policies: ALL_POLICIES, store, env: BENCH_ENV });
+    const store = kind === 'ours-redis' ? (process.env['BENCH_REDIS_URL'] as string) : 'memory:?maxEntries=100000000';
+    const policies = kind === 'ours-limited' ? rateLimitedPolicies() : ALL_POLICIES;
+    const { engine } = await boot({ policies, store, env: BENCH_ENV });
     return createApp({ engine, logger: createLogger({ destination: LOG_FILE }) });
   }
   if (kind === 'hand-sessions') return handSessions();

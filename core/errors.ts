@@ -133,6 +133,20 @@ export class LockedOutError extends TokenSmithError {
   }
 }
 
+/**
+ * The caller sent more requests than the policy's `rateLimit` allows in the current window (per
+ * address or per credential); `Retry-After` says when the window ends.
+ */
+export class RateLimitedError extends TokenSmithError {
+  readonly code = 'ERR_RATE_LIMITED';
+  override readonly status = 429;
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, details: ErrorDetails = {}) {
+    super(message, { ...details, headers: { ...details.headers, 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } });
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 /** The credential may not have one of the scopes (packages) asked for. */
 export class ScopeNotAllowedError extends TokenSmithError {
   readonly code = 'ERR_SCOPE_NOT_ALLOWED';
@@ -142,6 +156,12 @@ export class ScopeNotAllowedError extends TokenSmithError {
 /** The policy requires an address to bind the token to and none (or an invalid one) was given. */
 export class IpBindingError extends TokenSmithError {
   readonly code = 'ERR_IP_BINDING';
+}
+
+/** The caller's address is outside the networks the policy lets ask for tokens (`ipBinding.allow.issue`). */
+export class AddressNotAllowedError extends TokenSmithError {
+  readonly code = 'ERR_ADDRESS_NOT_ALLOWED';
+  override readonly status = 403;
 }
 
 /** The token cannot be parsed at all. */

@@ -91,12 +91,19 @@ export interface Guard {
    * hooks gathered; a rule that needs the store at issue checks in `onRequest` or the credential hooks.
    */
   beforeMint?(attempt: IssueAttempt): void;
+  /**
+   * When a caller presents a token, before the token is looked at (opened, looked up in the
+   * store): a rule about the caller alone refuses here, so a refused caller learns nothing of
+   * the token and costs no lookup (rate limit per address, networks allowed to use tokens).
+   * Not called for introspection or revocation.
+   */
+  beforeVerify?(request: TokenRequest): Promise<void>;
   /** On every verify (and inspection, see `presented`), after the token opened. */
   onVerify?(attempt: VerifyAttempt): Promise<void>;
 }
 
 /** The names of the hooks, in the order a request reaches them. */
-export const GUARD_HOOKS = ['onRequest', 'beforeCredentials', 'afterCredentials', 'beforeMint', 'onVerify'] as const;
+export const GUARD_HOOKS = ['onRequest', 'beforeCredentials', 'afterCredentials', 'beforeMint', 'beforeVerify', 'onVerify'] as const;
 export type GuardHook = (typeof GUARD_HOOKS)[number];
 
 /**

@@ -12,7 +12,7 @@ export { loadPolicies, loadPolicyFile, loadPolicyText, type LoadOptions, type Lo
 export type { Policy, Credential, HttpMethod, IpBindingMode } from './policy/types.js';
 export { tokenRequestFrom } from './request.js';
 export { definePlugin, type PluginDefinition, type StyleDefinition, type PluginModule } from './plugin.js';
-export { describeError, jsonErrorReply, vendorCode } from './reply.js';
+export { describeError, jsonErrorReply, vendorCode, vendorStatus } from './reply.js';
 export { TYPES } from './ids.js';
 export { SystemClock, ManualClock } from './clock.js';
 export { CryptoRandom } from './random.js';
@@ -25,7 +25,8 @@ export type {
 } from './ports.js';
 export {
   TokenSmithError, isTokenSmithError, hasCode, formatPolicyIssue, PolicyInvalidError, PluginUnknownError, PluginLoadError,
-  PolicyUnknownError, RequestInvalidError, FormatNotAllowedError, CredentialInvalidError, LockedOutError,
+  PolicyUnknownError, RequestInvalidError, FormatNotAllowedError, CredentialInvalidError, LockedOutError, RateLimitedError,
+  AddressNotAllowedError,
   ScopeNotAllowedError, IpBindingError, TokenMalformedError, TokenAlgorithmError, TokenKeyUnknownError,
   TokenSignatureError, TokenExpiredError, TokenClaimError, TokenRevokedError, TokenReusedError, TokenUnknownError,
   TokenMissingError, TokenUndecryptableError, TokenContextMismatchError, TokenAddressMismatchError, TokenCredentialMismatchError, TokenScopeError, AdminUnauthorizedError,

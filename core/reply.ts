@@ -5,7 +5,7 @@
  * (`TokenSmithError.headers`), which the host sends with whatever reply an encoder makes.
  */
 import type { ErrorCode, TokenSmithError } from './errors.js';
-import type { Reply } from './ports.js';
+import type { Outcome, Reply } from './ports.js';
 
 /** What a client sees of an error: its code, and its message only when the error allows it. */
 export function describeError(error: TokenSmithError): { error: string; error_description: string } {
@@ -48,4 +48,15 @@ export function bearerChallenge(policyId: string, status: number, error: TokenSm
     return `${realm}, error="insufficient_scope", error_description="${error.code}"${scope}`;
   }
   return undefined;
+}
+
+/**
+ * The HTTP status of a vendor-format reply: the vendors answer 200 with their own code in the
+ * body, except a rate limit, which answers 429 (as Melissa's service does, and as HTTP clients'
+ * retry logic expects) with the vendor's body and `Retry-After`.
+ *
+ * @example vendorStatus(new RateLimitedError('too many requests', 30_000)) // 429
+ */
+export function vendorStatus(outcome: Outcome): number {
+  return !outcome.ok && outcome.error.code === 'ERR_RATE_LIMITED' ? 429 : 200;
 }

@@ -92,6 +92,7 @@ export class PolicyRuntime {
       beforeCredentials: having('beforeCredentials'),
       afterCredentials: having('afterCredentials'),
       beforeMint: having('beforeMint'),
+      beforeVerify: having('beforeVerify'),
       onVerify: having('onVerify'),
     };
     this.#keeper = parts.keeper;
@@ -139,11 +140,14 @@ export class PolicyRuntime {
 
   /**
    * Verifies `token` (or, when `undefined`, the token the style finds in the request) as a
-   * caller presenting it: the request's own expectations (Electa's `CID`), the token keeper
+   * caller presenting it: the guards' rules about the caller (`beforeVerify`: rate limit,
+   * allowed networks), the request's own expectations (Electa's `CID`), the token keeper
    * (integrity, expiry, revocation), then every guard (binding, scopes, single use, …).
    */
   async verify(token: string | undefined, request: TokenRequest, expect?: VerifyExpectations): Promise<TokenRecord> {
-    // The request's own expectations first: a malformed request is refused before any lookup.
+    // Rules about the caller alone, before anything of the token is looked at.
+    for (const guard of this.#hooks.beforeVerify) await guard.beforeVerify?.(request);
+    // Then the request's own expectations: a malformed request is refused before any lookup.
     const expected = this.#style.expectations?.(request);
     const presented = token ?? this.#style.presentedToken(request);
     const expectations = expected === undefined ? (expect === undefined ? NO_EXPECTATIONS : [expect]) : expect === undefined ? [expected] : [expected, expect];

@@ -1,57 +1,14 @@
-import { BlockList, isIP } from 'node:net';
-import { normalizeAddress } from '../core/address.js';
+import { AddressList, normalizeAddress } from '../core/address.js';
 
 /**
  * Which direct peers are trusted proxies, from a list of addresses and CIDR ranges
- * (`127.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`). Invalid entries throw `TypeError` at start-up.
- *
- * Link-local peers carry a zone id (`fe80::1%eth0`). An entry without one (`fe80::1`,
- * `fe80::/10`) trusts the address on every link of the host; an entry with one
- * (`fe80::1%eth0`) trusts it on that link only. A range cannot name a zone.
+ * (`127.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`; zone ids as `AddressList` reads them).
+ * Invalid entries throw `TypeError` at start-up.
  */
-export class TrustedProxies {
-  readonly #list = new BlockList();
-  /** Zoned entries, matched as whole normalised text. */
-  readonly #zoned = new Set<string>();
-  readonly size: number;
-
+export class TrustedProxies extends AddressList {
   constructor(entries: readonly string[]) {
-    for (const raw of entries) {
-      const entry = raw.trim();
-      const [address = '', prefix] = entry.split('/');
-      const normalized = normalizeAddress(address);
-      if (normalized === undefined) throw new TypeError(`trusted proxy "${entry}" is not an IP address or CIDR range`);
-      const family = isIP(withoutZone(normalized)) === 6 ? 'ipv6' : 'ipv4';
-      if (normalized.includes('%')) {
-        if (prefix !== undefined) throw new TypeError(`trusted proxy "${entry}" is a range with a zone id; give the range without it`);
-        this.#zoned.add(normalized);
-      } else if (prefix === undefined) {
-        this.#list.addAddress(normalized, family);
-      } else {
-        const bits = Number(prefix);
-        if (!Number.isInteger(bits) || bits < 0 || bits > (family === 'ipv4' ? 32 : 128) || !/^\d+$/.test(prefix)) {
-          throw new TypeError(`trusted proxy "${entry}" has an invalid prefix length`);
-        }
-        this.#list.addSubnet(normalized, bits, family);
-      }
-    }
-    this.size = entries.length;
+    super(entries, 'trusted proxy');
   }
-
-  has(address: string): boolean {
-    if (this.size === 0) return false;
-    const normalized = normalizeAddress(address);
-    if (normalized === undefined) return false;
-    if (this.#zoned.has(normalized)) return true;
-    const bare = withoutZone(normalized);
-    return this.#list.check(bare, isIP(bare) === 6 ? 'ipv6' : 'ipv4');
-  }
-}
-
-/** A normalised address without its zone id (`fe80::1%eth0` → `fe80::1`). */
-function withoutZone(normalized: string): string {
-  const at = normalized.indexOf('%');
-  return at < 0 ? normalized : normalized.slice(0, at);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { hasCode, type ErrorCode, type LockedOutError, type TokenSmithError } from '../../core/errors.js';
+import { hasCode, type ErrorCode, type LockedOutError, type RateLimitedError, type TokenSmithError } from '../../core/errors.js';
 import { formatDuration } from '../../core/duration.js';
 import { vendorCode } from '../../core/reply.js';
 
@@ -10,6 +10,8 @@ import { vendorCode } from '../../core/reply.js';
 const BY_CODE: Readonly<Record<ErrorCode, number>> = {
   ERR_CREDENTIAL_INVALID: 1,
   ERR_LOCKED_OUT: 2,
+  ERR_RATE_LIMITED: 7,
+  ERR_ADDRESS_NOT_ALLOWED: 10,
   ERR_REQUEST_INVALID: 3,
   ERR_FORMAT_NOT_ALLOWED: 3,
   ERR_BODY_INVALID: 3,
@@ -64,8 +66,14 @@ export function electaFailure(error: TokenSmithError): { code: number; descripti
       return { code, description: 'Session token belongs to another account' };
     case 6:
       return { code, description: 'Session token used from another address' };
+    case 7: {
+      const wait = hasCode(error, 'ERR_RATE_LIMITED') ? formatDuration(Math.max(1, Math.ceil((error as RateLimitedError).retryAfterMs / 1000)) * 1000) : 'a while';
+      return { code, description: `Too many requests; try again in ${wait}` };
+    }
     case 8:
       return { code, description: 'Service temporarily unavailable' };
+    case 10:
+      return { code, description: 'API access is not allowed from this address' };
     default:
       return { code, description: 'Internal error' };
   }

@@ -1,5 +1,6 @@
 import type { Outcome, Reply, ReplyEncoder, Verified, VerifiedEncoder } from '../../core/ports.js';
 import { csvField } from '../../core/csv.js';
+import { vendorStatus } from '../../core/reply.js';
 import { xml, xmlTemplate } from '../../core/xml.js';
 import { electaFailure } from './codes.js';
 
@@ -15,7 +16,7 @@ const expiry = (verified: Verified): string => new Date(verified.record.expiresA
  */
 const quotedField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
-/** Electa answers 200 with its code in the body (the host adds the error's headers, `Retry-After` on a lockout). */
+/** Electa answers 200 with its code in the body, a rate limit 429 (the host adds the error's headers, `Retry-After` on a lockout or a rate limit). */
 function result(outcome: Outcome): { code: number; data: string } {
   if (outcome.ok) return { code: 0, data: outcome.token };
   const { code, description } = electaFailure(outcome.error);
@@ -27,7 +28,7 @@ export class ElectaXmlEncoder implements ReplyEncoder, VerifiedEncoder {
   encode(outcome: Outcome): Reply {
     const { code, data } = result(outcome);
     const body = response([String(code), data]);
-    return { status: 200, contentType: 'text/xml', body };
+    return { status: vendorStatus(outcome), contentType: 'text/xml', body };
   }
 
   /** A launch: `<ResponseData>` holds the repeated parameters, one element each, then `<Expires>`. */
@@ -41,7 +42,7 @@ export class ElectaXmlEncoder implements ReplyEncoder, VerifiedEncoder {
 export class ElectaCsvEncoder implements ReplyEncoder, VerifiedEncoder {
   encode(outcome: Outcome): Reply {
     const { code, data } = result(outcome);
-    return { status: 200, contentType: 'text/csv', body: `${code},${csvField(data)}` };
+    return { status: vendorStatus(outcome), contentType: 'text/csv', body: `${code},${csvField(data)}` };
   }
 
   /** A launch: `0,` then the repeated parameters in the policy's order, then the expiry (RFC 4180 quoting). */

@@ -1,10 +1,14 @@
 import type { Outcome, Reply, ReplyEncoder } from '../../core/ports.js';
+import { vendorStatus } from '../../core/reply.js';
 import { xmlTemplate } from '../../core/xml.js';
 import { melissaCode } from './codes.js';
 
-/** Melissa replies are 200 with the result code in the body (the host adds the error's headers, `Retry-After` on a lockout). */
-function reply(contentType: string, body: string): Reply {
-  return { status: 200, contentType, body };
+/**
+ * Melissa replies are 200 with the result code in the body, a rate limit 429 (the host adds the
+ * error's headers, `Retry-After` on a lockout or a rate limit).
+ */
+function reply(outcome: Outcome, contentType: string, body: string): Reply {
+  return { status: vendorStatus(outcome), contentType, body };
 }
 
 const fields = (outcome: Outcome) =>
@@ -16,14 +20,14 @@ const requestTokenResponse = xmlTemplate((slot) => ({ RequestTokenResponse: { Re
 export class MelissaXmlEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
     const { Result, Token } = fields(outcome);
-    return reply('application/xml; charset=utf-8', requestTokenResponse([Result, Token]));
+    return reply(outcome, 'application/xml; charset=utf-8', requestTokenResponse([Result, Token]));
   }
 }
 
 /** `GET /v3/json/Service.svc/RequestToken`: `{"Result":"","Token":"T:…"}`. */
 export class MelissaJsonEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
-    return reply('application/json', JSON.stringify(fields(outcome)));
+    return reply(outcome, 'application/json', JSON.stringify(fields(outcome)));
   }
 }
 
@@ -31,7 +35,7 @@ export class MelissaJsonEncoder implements ReplyEncoder {
 export class MelissaGetTokenEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
     const body = outcome.ok ? [{ token: outcome.token }] : [{ token: '', error: melissaCode(outcome.error) }];
-    return reply('application/json', JSON.stringify(body));
+    return reply(outcome, 'application/json', JSON.stringify(body));
   }
 }
 
@@ -39,6 +43,6 @@ export class MelissaGetTokenEncoder implements ReplyEncoder {
 export class MelissaServiceEncoder implements ReplyEncoder {
   encode(outcome: Outcome): Reply {
     const code = outcome.ok ? '' : melissaCode(outcome.error);
-    return reply('application/json', JSON.stringify({ Version: 'tokensmith', ResultCode: code, Results: [] }));
+    return reply(outcome, 'application/json', JSON.stringify({ Version: 'tokensmith', ResultCode: code, Results: [] }));
   }
 }

@@ -12,6 +12,7 @@ import { XdocJsonEncoder } from './encoders.js';
  */
 function xwsResult(error: TokenSmithError): { code: number; info: string } {
   if (error.status === 401 || error.status === 403) return { code: 403, info: 'Security Validation Failed' };
+  if (error.status === 429) return { code: 429, info: 'Too Many Requests' };
   if (error.status === 503) return { code: 503, info: 'Service Unavailable' };
   if (error.status >= 500) return { code: 500, info: 'Internal Error' };
   return { code: 400, info: 'Bad Request' };

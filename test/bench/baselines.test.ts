@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import { BENCH_ENV } from '../../bench/env.js';
+import { rateLimitedPolicies } from '../../bench/rate-limit.js';
+import { tokenRequestFrom } from '../../core/request.js';
+import { boot } from '../../server/bootstrap.js';
 import { guardedHandSessions, handSessions } from '../../bench/hand-sessions.js';
 import { listen } from '../helpers/http.js';
 
@@ -50,6 +53,20 @@ describe('bench baselines (hand-written session routes)', () => {
       expect(JSON.parse(lines[5] as string)).to.include({ kind: 'issue', policy: 'electa', outcome: 'locked', msg: 'token request' });
     } finally {
       await host.close();
+    }
+  });
+});
+
+describe('bench rate-limited Melissa policy (the limiter pair)', () => {
+  it('has the limiter on its issue routes and refuses nothing at the bench’s volume from one address', async () => {
+    const { engine, store } = await boot({ policies: rateLimitedPolicies(), store: 'memory', env: BENCH_ENV });
+    try {
+      expect(engine.policy('melissa').rules['rateLimit']).to.have.keys('issue');
+      const request = tokenRequestFrom({ L: BENCH_ENV['MELISSA_LICENSE'] as string, P: 'pkgExpressEntry' }, '127.0.0.1');
+      for (let i = 0; i < 200; i++) expect((await engine.issue('melissa', request)).token).to.match(/^T:/);
+      expect(await store.get('melissa:rate:issue:a:127.0.0.1')).to.equal('200');
+    } finally {
+      await store.close();
     }
   });
 });

@@ -3,7 +3,7 @@ import { LockedOutError, StoreFullError } from '../../../core/errors.js';
 import type { Policy } from '../../../core/policy/types.js';
 import { hasCounterRoom, type Store, type TokenRequest } from '../../../core/ports.js';
 import { formatDuration } from '../../../core/duration.js';
-import { normalizeAddress } from '../../../core/address.js';
+import { addressBucket } from '../../../core/address.js';
 
 /** The subjects a failed attempt is counted against: the credential and/or the address. */
 export interface LockoutSubject {
@@ -22,25 +22,6 @@ function credentialPart(subject: LockoutSubject): string | undefined {
   const { credentialId, secretDigest } = subject;
   if (credentialId !== undefined) return PLAIN_ID.test(credentialId) ? `i:${credentialId}` : `h:${sha256(credentialId).slice(0, 22)}`;
   return secretDigest === undefined ? undefined : `s:${secretDigest.toString('base64url', 0, 16)}`;
-}
-
-/**
- * What an address is counted as: an IPv4 address as itself, an IPv6 address as its /64. One
- * subscriber or host is given a whole /64, so counting single IPv6 addresses would let a caller
- * start afresh with each of its 2^64 addresses (and fill the store with counters); hosts that
- * share a /64 share its count.
- *
- * @example addressPart('2001:db8:1:2:a:b:c:d') // '2001:db8:1:2::/64'
- */
-function addressPart(address: string): string {
-  const normal = normalizeAddress(address) ?? address;
-  if (!normal.includes(':')) return normal;
-  const [head = '', tail = ''] = normal.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === '' ? [] : tail.split(':');
-  const zeros = Array.from({ length: Math.max(0, 8 - left.length - right.length) }, () => '0');
-  const groups = [...left, ...zeros, ...right];
-  return `${groups.slice(0, 4).join(':')}::/64`;
 }
 
 /**
@@ -76,7 +57,7 @@ export class LockoutGuard {
       if (credential !== undefined) {
         keys.push(`${policy.id}:lockout:c:${credential}`);
       } else if (per === 'address') {
-        keys.push(`${policy.id}:lockout:a:${addressPart(subject.address)}`);
+        keys.push(`${policy.id}:lockout:a:${addressBucket(subject.address)}`);
       }
     }
     return keys;

@@ -118,7 +118,7 @@ describe('server/testkit (the conformance kit)', () => {
           'guard "Sloppy Guard": its name must be lower case letters, digits and dashes',
           'guard "Sloppy Guard": order must be a number (lower runs first)',
           'guard "Sloppy Guard": code ERR_NOT_DOCUMENTED is neither a tokensmith code (docs/errors.md) nor one listed in options.codes',
-          'guard "Sloppy Guard": "onverify" is not a hook; hooks are onRequest, beforeCredentials, afterCredentials, beforeMint, onVerify',
+          'guard "Sloppy Guard": "onverify" is not a hook; hooks are onRequest, beforeCredentials, afterCredentials, beforeMint, beforeVerify, onVerify',
           'guard "Sloppy Guard": beforeMint is async; it must decide without a promise (check with the store in onRequest or the credential hooks)',
         ]);
       });
