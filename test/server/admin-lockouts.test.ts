@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { ManualClock } from '../../core/clock.js';
 import { sha256Bytes } from '../../core/digest.js';
+import { hasReadiness } from '../../core/ports.js';
 import { createApp } from '../../server/app.js';
 import { boot, type Booted } from '../../server/bootstrap.js';
 import { T0 } from '../helpers/boot.js';
@@ -24,6 +25,8 @@ interface Host {
 async function host(store = 'memory'): Promise<Host> {
   const clock = new ManualClock(T0);
   const booted = await boot({ policies: ['policies/electa.yaml', 'policies/melissa.yaml', 'policies/emalidate.yaml'], store, env: ENV, clock });
+  const { store: made } = booted;
+  for (let i = 0; i < 100 && hasReadiness(made) && !(await made.ready()); i++) await new Promise((r) => setTimeout(r, 20));
   const http = await listen(createApp({ engine: booted.engine, adminSecret: ADMIN }));
   return {
     booted,
