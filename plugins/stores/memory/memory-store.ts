@@ -285,7 +285,8 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom, ExpiringIn
     this.#open();
     const now = this.#clock.now();
     const live: Indexed[] = [];
-    for (const key of [...(this.#indexes.get(index)?.values() ?? [])]) {
+    // Deleting from a Map while iterating it is defined: an expired member is dropped as it is read.
+    for (const key of this.#indexes.get(index)?.values() ?? []) {
       const slot = this.#live(key);
       if (slot instanceof Indexed) live.push(slot);
     }
