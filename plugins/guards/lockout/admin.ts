@@ -4,7 +4,7 @@ import { failClosed } from '../../../core/fail-closed.js';
 import type { Policy } from '../../../core/policy/types.js';
 import { hasExpiringIndex, type Clock, type Store } from '../../../core/ports.js';
 import { isPermanent } from './escalation.js';
-import { fingerprintOf, historyKey, lockIndex, type LockKind, type LockNote } from './keys.js';
+import { fingerprintOf, historyKey, lockIndex, subjectOfKey, type LockKind, type LockNote } from './keys.js';
 import { addressPart, credentialPart } from './lockout.js';
 
 /** One lock as an operator sees it (the JSON of `GET /admin/lockouts`): never a secret or its digest. */
@@ -111,10 +111,12 @@ export class LockoutAdmin {
   #view(policy: Policy, key: string, noteText: string | undefined, ttlMs: number, failures: number): LockView {
     const now = this.#clock.now();
     const note = parseNote(noteText);
-    const kind: LockKind = note?.kind ?? (key.includes(':lockout:a:') ? 'address' : key.includes(':lockout:c:s:') ? 'secret' : 'credential');
+    // Without the guard's note (a store that keeps no index), the key itself says what it can.
+    const fromKey = subjectOfKey(policy, key);
+    const kind: LockKind = note?.kind ?? fromKey.kind;
+    const text = note?.text ?? fromKey.text;
     const permanent = isPermanent(ttlMs);
     const fingerprint = fingerprintOf(policy, key);
-    const text = note?.text ?? (kind === 'address' ? key.slice(key.indexOf(':lockout:a:') + 11) : undefined);
     return {
       kind,
       ...(kind === 'credential' && text !== undefined ? { credential_id: text } : {}),

@@ -88,5 +88,6 @@ export function checkLengths(policy: Policy): { path: string; message: string }[
   if (escalation === undefined) return issues;
   if (escalation.maxMs > LONGEST_MS) issues.push({ path: '/lockout/escalation/max', message: 'a lock lasts at most 365d' });
   if (escalation.maxMs < base) issues.push({ path: '/lockout/escalation/max', message: 'max must be at least duration' });
+  if (escalation.resetAfterMs > LONGEST_MS) issues.push({ path: '/lockout/escalation/resetAfter', message: 'locks are remembered at most 365d' });
   return issues;
 }

@@ -115,6 +115,7 @@ describe('plugins/guards/lockout escalation (policy key lockout.escalation, inje
       ['lockout: { threshold: 2, window: 15m, duration: 30m, per: [credential], escalation: { max: 15m } }', '/lockout/escalation/max: max must be at least duration'],
       ['lockout: { threshold: 2, window: 15m, duration: 15m, per: [credential], escalation: { max: 400d } }', '/lockout/escalation/max: a lock lasts at most 365d'],
       ['lockout: { threshold: 2, window: 15m, duration: 400d, per: [credential] }', '/lockout/duration: a lock lasts at most 365d'],
+      ['lockout: { threshold: 2, window: 15m, duration: 15m, per: [credential], escalation: { resetAfter: 400d } }', '/lockout/escalation/resetAfter: locks are remembered at most 365d'],
       ['lockout: { threshold: 2, window: 15m, duration: 15m, per: [credential], escalation: {} }', '/lockout/escalation'],
       ['lockout: { threshold: 2, window: 15m, duration: 15m, per: [credential], escalation: { factor: 0.5 } }', '/lockout/escalation/factor'],
     ] as const) {
