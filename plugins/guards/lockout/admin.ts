@@ -35,6 +35,8 @@ export const DEFAULT_LIST_LIMIT = 1_000;
 export const MAX_LIST_LIMIT = 10_000;
 
 const NO_FAILURES = { full() {}, unavailable() {} };
+/** What a listing shows for a credential id that is a secret of the policy. */
+const NOT_SHOWN = '(not shown: a secret of this policy)';
 
 /**
  * Lists and lifts a policy's locks, for the admin API and the CLI. Locks are listed from the
@@ -114,7 +116,9 @@ export class LockoutAdmin {
     // Without the guard's note (a store that keeps no index), the key itself says what it can.
     const fromKey = subjectOfKey(policy, key);
     const kind: LockKind = note?.kind ?? fromKey.kind;
-    const text = note?.text ?? fromKey.text;
+    const written = note?.text ?? fromKey.text;
+    // A caller who typed a secret of the policy into the id field would otherwise have it listed.
+    const text = kind === 'credential' && policy.credentials?.some((c) => c.secret === written) === true ? NOT_SHOWN : written;
     const permanent = isPermanent(ttlMs);
     const fingerprint = fingerprintOf(policy, key);
     return {

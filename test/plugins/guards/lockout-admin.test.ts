@@ -57,6 +57,13 @@ describe('plugins/guards/lockout LockoutAdmin', () => {
     expect((await new LockoutAdmin(store, clock).list(policy)).map((l) => l.kind)).to.deep.equal(['secret']);
   });
 
+  it('never lists a secret of the policy that a caller typed as a credential id', async () => {
+    await lockUp(store, { credentialId: 'alice-secret', address: '10.0.0.1' });
+    const locks = await new LockoutAdmin(store, clock).list(policy);
+    expect(locks.find((l) => l.kind === 'credential')?.credential_id).to.equal('(not shown: a secret of this policy)');
+    expect(JSON.stringify(locks)).to.not.include('alice-secret');
+  });
+
   it('skips a listed lock whose counter is gone, and a counted key below the threshold is not a lock', async () => {
     const [credentialKey] = await lockUp(store, { credentialId: 'alice', address: '10.0.0.1' });
     await store.delete(credentialKey as string);
