@@ -122,13 +122,16 @@ export class CredentialInvalidError extends TokenSmithError {
   override readonly status = 401;
 }
 
-/** Too many failed attempts: the credential or address is locked until `retryAfterMs` passes. */
+/**
+ * Too many failed attempts: the credential or address is locked until `retryAfterMs` passes, or,
+ * when it is `undefined` (a permanent lock), until an operator lifts the lock: then no `Retry-After`.
+ */
 export class LockedOutError extends TokenSmithError {
   readonly code = 'ERR_LOCKED_OUT';
   override readonly status = 429;
-  readonly retryAfterMs: number;
-  constructor(message: string, retryAfterMs: number, details: ErrorDetails = {}) {
-    super(message, { ...details, headers: { ...details.headers, 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } });
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs: number | undefined, details: ErrorDetails = {}) {
+    super(message, retryAfterMs === undefined ? details : { ...details, headers: { ...details.headers, 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } });
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -299,6 +302,12 @@ export class StoreOptionsInvalidError extends TokenSmithError {
   override readonly expose = false;
 }
 
+/** An operator asked to lift a lock that does not exist (`POST /admin/lockouts/unlock`, `tokensmith lockouts unlock`). */
+export class LockNotFoundError extends TokenSmithError {
+  readonly code = 'ERR_LOCK_NOT_FOUND';
+  override readonly status = 404;
+}
+
 /** HTTP-level: no route for this path. */
 export class NotFoundError extends TokenSmithError {
   readonly code = 'ERR_NOT_FOUND';
@@ -360,7 +369,7 @@ export function isTokenSmithError(err: unknown): err is TokenSmithError {
 /**
  * Whether `err` is a tokensmith error with this code (from any copy of the package).
  *
- * @example if (hasCode(err, 'ERR_LOCKED_OUT')) ctx.set('retry-after', String(Math.ceil((err as LockedOutError).retryAfterMs / 1000)));
+ * @example if (hasCode(err, 'ERR_LOCKED_OUT')) console.log((err as LockedOutError).retryAfterMs ?? 'until an operator lifts it');
  */
 export function hasCode<C extends string>(err: unknown, code: C): err is TokenSmithError & { readonly code: C } {
   return isTokenSmithError(err) && err.code === code;

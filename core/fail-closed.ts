@@ -4,7 +4,7 @@ import type { Store } from './ports.js';
 /** The store methods a request may call (its required ones and the optional abilities). */
 const REQUEST_METHODS = [
   'put', 'putIfAbsent', 'get', 'delete', 'consume', 'increment', 'deny', 'isDenied', 'ttl',
-  'putRecord', 'getRecord', 'consumeRecord', 'roomForCounters',
+  'putRecord', 'getRecord', 'consumeRecord', 'roomForCounters', 'indexAdd', 'indexList', 'indexRemove',
 ] as const;
 
 /** What the engine is told about store failures (for metrics and warnings). */

@@ -91,6 +91,34 @@ export function hasCounterRoom(store: Store): store is Store & CounterRoom {
   return typeof (store as Partial<CounterRoom>).roomForCounters === 'function';
 }
 
+/** One live member of an {@link ExpiringIndex}: its value and how long it has left, in ms. */
+export interface IndexEntry {
+  readonly member: string;
+  readonly value: string;
+  readonly ttlMs: number;
+}
+
+/**
+ * An optional store ability: small named sets whose members each expire on their own, so that
+ * what a policy keeps under many unrelated keys (its lockouts) can be listed without scanning
+ * the keyspace. Members are kept apart from plain keys (`get` never sees them). The store does
+ * not bound them: the caller adds members only for things it bounds itself (the lockout guard
+ * adds one per lock, and a lock needs a counter). A store shared between hosts keeps each index
+ * in one place (Redis: one hash slot), so each call is atomic on its own.
+ */
+export interface ExpiringIndex {
+  /** Adds `member` to `index` with `value`, or replaces it, expiring `ttlMs` from now. */
+  indexAdd(index: string, member: string, value: string, ttlMs: number): Promise<void>;
+  /** The live members of `index`, those expiring soonest first, at most `limit`. */
+  indexList(index: string, limit: number): Promise<IndexEntry[]>;
+  /** `true` when `member` was in `index` (and live). */
+  indexRemove(index: string, member: string): Promise<boolean>;
+}
+
+export function hasExpiringIndex(store: Store): store is Store & ExpiringIndex {
+  return typeof (store as Partial<ExpiringIndex>).indexAdd === 'function';
+}
+
 /** Makes a store from the `--store` value (`memory`, `redis://…`). Bound `whenNamed(scheme)`. */
 export type StoreFactory = (url: string, deps: { clock: Clock }) => Store;
 

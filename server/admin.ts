@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Engine } from '../core/engine.js';
 import { AdminUnauthorizedError, RequestInvalidError } from '../core/errors.js';
 import { hasReadiness } from '../core/ports.js';
+import { lockoutRoutes } from './admin-lockouts.js';
 import { bearerMatcher } from './bearer.js';
 import type { RequestKind } from './metrics.js';
 import type { RequestState } from './require-token.js';
@@ -64,5 +65,6 @@ export function adminRouter(engine: Engine, adminSecret: string | undefined, par
     ctx.status = 200; // RFC 7009 §2.2: also for tokens that were not valid
     ctx.body = '';
   });
+  lockoutRoutes(router, engine, authorize);
   return router;
 }

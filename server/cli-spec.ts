@@ -106,6 +106,25 @@ export const COMMANDS: readonly CommandSpec[] = [
     notes: ['Exit 0: valid; 1: refused (the error code on stdout, code and message on stderr).'],
   },
   {
+    name: 'lockouts',
+    summary: "list a policy's locks, or lift one, on a running server or in a shared store",
+    positionals: 'list|unlock',
+    flags: [
+      { name: 'policy', type: 'string', arg: 'ID', required: true, help: 'the policy whose locks to list or lift (required)' },
+      { name: 'url', type: 'string', arg: 'URL', help: "a running server, asked through its admin API with TOKENSMITH_ADMIN_SECRET; without it, --store is read directly" },
+      { name: 'credential-id', type: 'string', arg: 'ID', help: 'unlock: the credential id that is locked' },
+      { name: 'address', type: 'string', arg: 'ADDR', help: 'unlock: the client address that is locked (or the /64 a listing shows)' },
+      { name: 'fingerprint', type: 'string', arg: 'FP', help: 'unlock: the fingerprint a listing shows for a lock of a secret (a licence)' },
+      { name: 'limit', type: 'string', arg: 'N', default: '1000', help: 'list: at most this many locks, ending soonest first (at most 10000)' },
+      POLICIES, STORE, PLUGIN, HELP,
+    ],
+    env: [['TOKENSMITH_ADMIN_SECRET', 'with --url: sent as Authorization: Bearer <secret>']],
+    notes: [
+      'Prints JSON, as GET /admin/lockouts and POST /admin/lockouts/unlock answer. With --store, give the --policies the servers load.',
+      'Exit 0: done; 1: refused (no such lock: ERR_LOCK_NOT_FOUND) or the server or store unreachable; 2: a usage mistake.',
+    ],
+  },
+  {
     name: 'help',
     summary: 'show help for a command',
     positionals: '[COMMAND]',

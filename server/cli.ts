@@ -19,6 +19,7 @@ import { builtinModules } from '../plugins/index.js';
 import type { MemoryStore } from '../plugins/stores/memory/index.js';
 import { loadPluginModule } from '../core/plugin-loader.js';
 import { UsageError, commandHelp, commandNamed, globalHelp, parseCommand, type Values } from './cli-spec.js';
+import { lockouts } from './cli-lockouts.js';
 import { drainable, settling } from './lifecycle.js';
 import { createLogger, flushLogger, type LogFormat } from './logging.js';
 import { Metrics } from './metrics.js';
@@ -124,6 +125,8 @@ export async function main(argv: readonly string[], io: CliIO, signal?: AbortSig
         if (positionals.length) throw new UsageError(`serve takes no arguments, got "${positionals[0]}" (use --policies DIR)`, 'serve');
         return await serve(await commonOf(values, io), values, io, signal);
       }
+      case 'lockouts':
+        return await lockouts(positionals, values, io, async () => bootChecked(await commonOf(values, io), io));
       default: {
         const policy = text('policy');
         if (policy === undefined) throw new UsageError(`${spec.name} needs --policy ID`, spec.name);

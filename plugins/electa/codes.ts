@@ -45,6 +45,7 @@ const BY_CODE: Readonly<Record<ErrorCode, number>> = {
   ERR_METRICS_UNAUTHORIZED: 9,
   ERR_STORE_OPTIONS: 9,
   ERR_NOT_FOUND: 9,
+  ERR_LOCK_NOT_FOUND: 9,
   ERR_INTERNAL: 9,
 };
 
@@ -55,7 +56,9 @@ export function electaFailure(error: TokenSmithError): { code: number; descripti
     case 1:
       return { code, description: 'Invalid Account or Application Key' };
     case 2: {
-      const wait = hasCode(error, 'ERR_LOCKED_OUT') ? formatDuration(Math.ceil((error as LockedOutError).retryAfterMs / 60_000) * 60_000) : 'a while';
+      const retryAfterMs = hasCode(error, 'ERR_LOCKED_OUT') ? (error as LockedOutError).retryAfterMs : 0;
+      if (retryAfterMs === undefined) return { code, description: 'API access is locked after too many failed attempts; ask the administrator to unlock it' };
+      const wait = retryAfterMs > 0 ? formatDuration(Math.ceil(retryAfterMs / 60_000) * 60_000) : 'a while';
       return { code, description: `API access is locked after too many failed attempts; try again in ${wait}` };
     }
     case 3:

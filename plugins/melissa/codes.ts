@@ -46,6 +46,7 @@ const BY_CODE: Readonly<Record<ErrorCode, string>> = {
   ERR_METRICS_UNAUTHORIZED: 'TE99',
   ERR_STORE_OPTIONS: 'TE99',
   ERR_NOT_FOUND: 'TE99',
+  ERR_LOCK_NOT_FOUND: 'TE99',
   ERR_INTERNAL: 'TE99',
 };
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ManualClock } from '../../core/clock.js';
-import type { Store } from '../../core/ports.js';
+import { hasExpiringIndex, type ExpiringIndex, type Store } from '../../core/ports.js';
 
 /** How a store under test is made, and whether it can follow a manual clock. */
 export interface StoreSetup {
@@ -155,6 +155,58 @@ export function describeStoreContract(name: string, setup: StoreSetup): void {
       });
     });
 
+    describe('ExpiringIndex (.indexAdd / .indexList / .indexRemove)', () => {
+      let index: Store & ExpiringIndex;
+      beforeEach(function () {
+        if (!hasExpiringIndex(store)) this.skip();
+        index = store as Store & ExpiringIndex;
+      });
+      const members = async (name: string) => (await index.indexList(name, 100)).map((e) => [e.member, e.value]);
+
+      it('lists live members soonest-expiring first, with their values and time left, up to the limit', async () => {
+        await index.indexAdd('p:locks', 'late', 'v-late', 30 * unit);
+        await index.indexAdd('p:locks', 'soon', 'v-soon', 10 * unit);
+        await index.indexAdd('p:locks', 'mid', 'v-mid', 20 * unit);
+        await index.indexAdd('q:locks', 'other', 'v-other', 10 * unit);
+        expect(await members('p:locks')).to.deep.equal([['soon', 'v-soon'], ['mid', 'v-mid'], ['late', 'v-late']]);
+        const [first] = await index.indexList('p:locks', 1);
+        expect(first?.member).to.equal('soon');
+        expect(first?.ttlMs).to.be.within(8 * unit, 10 * unit);
+        expect(await index.indexList('p:locks', 1)).to.have.length(1);
+        expect(await members('none')).to.deep.equal([]);
+      });
+      it('replaces a member added again (value and expiry), and keeps it apart from plain keys', async () => {
+        await index.indexAdd('p:locks', 'm', 'one', 2 * unit);
+        await index.indexAdd('p:locks', 'm', 'two', 10 * unit);
+        await pass(3 * unit);
+        expect(await members('p:locks')).to.deep.equal([['m', 'two']]);
+        expect(await store.get('m')).to.equal(undefined);
+        expect(await store.get('p:locks')).to.equal(undefined);
+      });
+      it('drops each member when it expires, and not before', async () => {
+        await index.indexAdd('p:locks', 'short', 's', 2 * unit);
+        await index.indexAdd('p:locks', 'long', 'l', 6 * unit);
+        await pass(unit);
+        expect(await members('p:locks')).to.deep.equal([['short', 's'], ['long', 'l']]);
+        await pass(2 * unit);
+        expect(await members('p:locks')).to.deep.equal([['long', 'l']]);
+        await pass(4 * unit);
+        expect(await members('p:locks')).to.deep.equal([]);
+      });
+      it('removes a member once; true only when it was there', async () => {
+        await index.indexAdd('p:locks', 'a', '1', 10 * unit);
+        await index.indexAdd('p:locks', 'b', '2', 10 * unit);
+        expect(await index.indexRemove('p:locks', 'a')).to.equal(true);
+        expect(await index.indexRemove('p:locks', 'a')).to.equal(false);
+        expect(await index.indexRemove('q:locks', 'b')).to.equal(false);
+        expect(await members('p:locks')).to.deep.equal([['b', '2']]);
+      });
+      it('keeps every one of 100 concurrent adds', async () => {
+        await Promise.all(Array.from({ length: 100 }, (_, i) => index.indexAdd('p:locks', `m${i}`, String(i), 10 * unit)));
+        expect(await index.indexList('p:locks', 1000)).to.have.length(100);
+      });
+    });
+
     describe('with the injected clock far from the real time', () => {
       // A store that turned an instant into a lifetime with the host's clock rather than the
       // injected one would keep a revocation for years, or for a millisecond.
@@ -189,6 +241,13 @@ export function describeStoreContract(name: string, setup: StoreSetup): void {
           ['deny', () => store.deny('p:jti', clock.now() + unit)],
           ['isDenied', () => store.isDenied('p:jti')],
           ['ttl', () => store.ttl('k')],
+          ...(hasExpiringIndex(store)
+            ? ([
+                ['indexAdd', () => (store as Store & ExpiringIndex).indexAdd('i', 'm', 'v', unit)],
+                ['indexList', () => (store as Store & ExpiringIndex).indexList('i', 10)],
+                ['indexRemove', () => (store as Store & ExpiringIndex).indexRemove('i', 'm')],
+              ] as [string, () => Promise<unknown>][])
+            : []),
         ];
         for (const [name, call] of calls) {
           let error: unknown;

@@ -1,9 +1,12 @@
 import { sha256 } from '../../../core/digest.js';
 import { LockedOutError, StoreFullError } from '../../../core/errors.js';
 import type { Policy } from '../../../core/policy/types.js';
-import { hasCounterRoom, type Store, type TokenRequest } from '../../../core/ports.js';
+import { hasCounterRoom, hasExpiringIndex, type Clock, type Store, type TokenRequest } from '../../../core/ports.js';
+import { SystemClock } from '../../../core/clock.js';
 import { formatDuration } from '../../../core/duration.js';
 import { addressBucket } from '../../../core/address.js';
+import { PERMANENT_MS, escalationOf, isPermanent, lockLength } from './escalation.js';
+import { historyKey, lockIndex, subjectOfKey, type LockNote } from './keys.js';
 
 /** The subjects a failed attempt is counted against: the credential and/or the address. */
 export interface LockoutSubject {
@@ -18,7 +21,7 @@ export interface LockoutSubject {
 /** Ids that can stand in a store key as they are; anything else is hashed (bounded length, no odd bytes). */
 const PLAIN_ID = /^[A-Za-z0-9._@-]{1,64}$/;
 
-function credentialPart(subject: LockoutSubject): string | undefined {
+export function credentialPart(subject: LockoutSubject): string | undefined {
   const { credentialId, secretDigest } = subject;
   if (credentialId !== undefined) return PLAIN_ID.test(credentialId) ? `i:${credentialId}` : `h:${sha256(credentialId).slice(0, 22)}`;
   return secretDigest === undefined ? undefined : `s:${secretDigest.toString('base64url', 0, 16)}`;
@@ -42,9 +45,11 @@ function credentialPart(subject: LockoutSubject): string | undefined {
  */
 export class LockoutGuard {
   readonly #store: Store;
+  readonly #clock: Clock;
 
-  constructor(store: Store) {
+  constructor(store: Store, clock: Clock = new SystemClock()) {
     this.#store = store;
+    this.#clock = clock;
   }
 
   /** Store keys for this policy and subject (empty when the policy has no lockout). */
@@ -87,22 +92,54 @@ export class LockoutGuard {
 
   /**
    * Counts one failure; returns the `LockedOutError` to throw when this attempt is past the
-   * threshold. `engaged` is called once per key whose lock this attempt starts.
+   * threshold. `engaged` is called once per key whose lock this attempt starts; `subject` (the
+   * keys' subject) names the credential id in the lock's listing.
    */
-  async fail(policy: Policy, keys: readonly string[], engaged?: () => void): Promise<LockedOutError | undefined> {
+  async fail(
+    policy: Policy,
+    keys: readonly string[],
+    { engaged, subject }: { engaged?: () => void; subject?: LockoutSubject } = {},
+  ): Promise<LockedOutError | undefined> {
     const lockout = policy.lockout;
     if (lockout === undefined) return undefined;
     let past: LockedOutError | undefined;
     for (const key of keys) {
       const { count } = await this.#store.increment(key, lockout.windowMs);
       if (count === lockout.threshold) {
-        await this.#store.put(key, String(count), lockout.durationMs);
+        await this.#lock(policy, key, count, subject);
         engaged?.();
       } else if (count > lockout.threshold) {
         past = this.#locked(policy, (await this.#store.ttl(key)) ?? lockout.durationMs);
       }
     }
     return past;
+  }
+
+  /**
+   * Starts a lock: the counter, rewritten with the lock's length as its lifetime, is the lock.
+   * With `escalation`, the key's earlier locks (counted under a key of their own that outlives
+   * the lock by `resetAfter`) make it longer, or permanent. The lock is then added to the
+   * policy's index, when the store keeps one, so that an operator can list it; only this
+   * attempt (the one whose increment reached the threshold) starts it, on one host or many.
+   */
+  async #lock(policy: Policy, key: string, count: number, subject: LockoutSubject | undefined): Promise<void> {
+    const escalation = escalationOf(policy);
+    let number = 1;
+    if (escalation !== undefined) {
+      const history = historyKey(key);
+      number = (await this.#store.increment(history, escalation.resetAfterMs)).count;
+    }
+    const { kind, text } = subjectOfKey(policy, key, subject);
+    const id = subject?.credentialId;
+    const knownId = kind === 'credential' && id !== undefined && policy.credentials?.some((c) => c.id === id) === true;
+    const length = lockLength(policy, number, knownId);
+    await this.#store.put(key, String(count), length);
+    if (escalation !== undefined) await this.#store.put(historyKey(key), String(number), Math.min(length, PERMANENT_MS) + escalation.resetAfterMs);
+    const store = this.#store;
+    if (hasExpiringIndex(store)) {
+      const note: LockNote = { kind, ...(text === undefined ? {} : { text }), since: this.#clock.now(), number };
+      await store.indexAdd(lockIndex(policy), key, JSON.stringify(note), length);
+    }
   }
 
   /**
@@ -117,11 +154,12 @@ export class LockoutGuard {
   }
 
   #locked(policy: Policy, remainingMs: number): LockedOutError {
+    if (isPermanent(remainingMs)) {
+      return new LockedOutError('too many failed attempts: locked until an operator lifts the lock', undefined, { policyId: policy.id });
+    }
     const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
-    return new LockedOutError(
-      `too many failed attempts: locked for ${formatDuration(seconds * 1000)} more (of ${formatDuration(policy.lockout?.durationMs ?? 0)})`,
-      seconds * 1000,
-      { policyId: policy.id },
-    );
+    // With escalation a lock's length depends on the key's history, which the refusal does not read.
+    const of = escalationOf(policy) === undefined ? ` (of ${formatDuration(policy.lockout?.durationMs ?? 0)})` : '';
+    return new LockedOutError(`too many failed attempts: locked for ${formatDuration(seconds * 1000)} more${of}`, seconds * 1000, { policyId: policy.id });
   }
 }

@@ -1,5 +1,5 @@
 import { StoreFullError, StoreUnavailableError } from '../../../core/errors.js';
-import type { Clock, CounterRoom, RecordHolder, Store, TokenRecord } from '../../../core/ports.js';
+import type { Clock, CounterRoom, ExpiringIndex, IndexEntry, RecordHolder, Store, TokenRecord } from '../../../core/ports.js';
 
 /** A text value, or a record the store must forget before its own expiry, with when it expires. */
 class Held {
@@ -77,6 +77,24 @@ class Counter extends Held {}
 /** A deny-list entry: written whatever the store holds (see `MemoryStore`). */
 class Denial extends Held {}
 
+/**
+ * A member of an index (`ExpiringIndex`), held in the map under a key no caller can write, so
+ * that the expiry heap drops it as it drops any entry; removing it takes it out of its index.
+ */
+class Indexed extends Held {
+  readonly index: string;
+  readonly member: string;
+
+  constructor(value: string, expiresAt: number, index: string, member: string) {
+    super(value, expiresAt);
+    this.index = index;
+    this.member = member;
+  }
+}
+
+/** Where an index member lives in the map: store keys never hold a NUL (the engine namespaces them as text). */
+const indexedKey = (index: string, member: string): string => `\u0000${index}\u0000${member}`;
+
 /** How many sessions (and other entries) the store holds at most, unless told otherwise. */
 export const DEFAULT_MAX_ENTRIES = 500_000;
 
@@ -134,7 +152,7 @@ const recordOf = (slot: Slot | undefined): TokenRecord | undefined => {
  * await store.put('k', 'v', 60_000);
  * ```
  */
-export class MemoryStore implements Store, RecordHolder, CounterRoom {
+export class MemoryStore implements Store, RecordHolder, CounterRoom, ExpiringIndex {
   readonly #clock: Clock;
   readonly #entries = new Map<string, Slot>();
   /** The expiry heap: `#heapKeys[i]` expires at `#heapTimes[i]`. */
@@ -142,9 +160,12 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom {
   #heapTimes: number[] = [];
   readonly #maxEntries: number;
   readonly #maxCounters: number;
-  /** How many of the entries are counters and deny-list entries; the rest count against `maxEntries`. */
+  /** How many of the entries are counters, deny-list entries and index members; the rest count against `maxEntries`. */
   #counters = 0;
   #denials = 0;
+  #indexed = 0;
+  /** Each index's members, by member, with the map key each is held under. */
+  readonly #indexes = new Map<string, Map<string, string>>();
   #closed = false;
 
   constructor(clock: Clock, options: MemoryStoreOptions = {}) {
@@ -162,13 +183,14 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom {
   }
 
   /** What the store holds now against its bounds (expired entries not swept yet included). */
-  get usage(): { entries: number; maxEntries: number; counters: number; maxCounters: number; denied: number; expiryNodes: number } {
+  get usage(): { entries: number; maxEntries: number; counters: number; maxCounters: number; denied: number; indexed: number; expiryNodes: number } {
     return {
-      entries: this.#entries.size - this.#counters - this.#denials,
+      entries: this.#entries.size - this.#counters - this.#denials - this.#indexed,
       maxEntries: this.#maxEntries,
       counters: this.#counters,
       maxCounters: this.#maxCounters,
       denied: this.#denials,
+      indexed: this.#indexed,
       expiryNodes: this.#heapKeys.length,
     };
   }
@@ -249,6 +271,33 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom {
     return this.#live(`deny:${tokenId}`) !== undefined;
   }
 
+  /** Index members are held outside `maxEntries`, as counters are: the lockout guard adds one per lock. */
+  async indexAdd(index: string, member: string, value: string, ttlMs: number): Promise<void> {
+    const key = indexedKey(index, member);
+    const expiresAt = this.#clock.now() + ttlMs;
+    this.#hold(key, new Indexed(value, expiresAt, index, member), expiresAt);
+    let members = this.#indexes.get(index);
+    if (members === undefined) this.#indexes.set(index, (members = new Map()));
+    members.set(member, key);
+  }
+
+  async indexList(index: string, limit: number): Promise<IndexEntry[]> {
+    this.#open();
+    const now = this.#clock.now();
+    const live: Indexed[] = [];
+    // Deleting from a Map while iterating it is defined: an expired member is dropped as it is read.
+    for (const key of this.#indexes.get(index)?.values() ?? []) {
+      const slot = this.#live(key);
+      if (slot instanceof Indexed) live.push(slot);
+    }
+    live.sort((a, b) => a.expiresAt - b.expiresAt);
+    return live.slice(0, Math.max(0, limit)).map((slot) => ({ member: slot.member, value: slot.value as string, ttlMs: slot.expiresAt - now }));
+  }
+
+  async indexRemove(index: string, member: string): Promise<boolean> {
+    return this.delete(indexedKey(index, member));
+  }
+
   async ttl(key: string): Promise<number | undefined> {
     const entry = this.#live(key);
     return entry === undefined ? undefined : entry.expiresAt - this.#clock.now();
@@ -261,6 +310,8 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom {
     this.#heapTimes.length = 0;
     this.#counters = 0;
     this.#denials = 0;
+    this.#indexed = 0;
+    this.#indexes.clear();
   }
 
   #open(): void {
@@ -289,7 +340,7 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom {
     this.#sweep();
     const previous = this.#entries.get(key);
     if (previous === undefined) {
-      if (!(slot instanceof Counter || slot instanceof Denial) && this.#entries.size - this.#counters - this.#denials >= this.#maxEntries) {
+      if (!(slot instanceof Counter || slot instanceof Denial || slot instanceof Indexed) && this.#entries.size - this.#counters - this.#denials - this.#indexed >= this.#maxEntries) {
         // Said to the caller: no figure of the bound (the start-up log line has it).
         throw new StoreFullError('the token store is full; try again later');
       }
@@ -299,6 +350,7 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom {
     this.#entries.set(key, slot);
     if (slot instanceof Counter) this.#counters++;
     else if (slot instanceof Denial) this.#denials++;
+    else if (slot instanceof Indexed) this.#indexed++;
     this.#push(key, expiresAt);
   }
 
@@ -312,6 +364,16 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom {
   #uncount(slot: Slot): void {
     if (slot instanceof Counter) this.#counters--;
     else if (slot instanceof Denial) this.#denials--;
+    else if (slot instanceof Indexed) {
+      this.#indexed--;
+      this.#unindex(slot);
+    }
+  }
+
+  #unindex(slot: Indexed): void {
+    const members = this.#indexes.get(slot.index);
+    members?.delete(slot.member);
+    if (members?.size === 0) this.#indexes.delete(slot.index);
   }
 
   /**

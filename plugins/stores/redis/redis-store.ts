@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { SystemClock } from '../../../core/clock.js';
 import { StoreUnavailableError } from '../../../core/errors.js';
-import type { Clock, Store } from '../../../core/ports.js';
+import type { Clock, ExpiringIndex, IndexEntry, Store } from '../../../core/ports.js';
 
 /**
  * `INCR` within a window that starts at the first increment; a counter rewritten by `put`
@@ -16,6 +16,65 @@ if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return {count, redis.call('PTTL', KEYS[1])}`;
+
+/**
+ * An index (`ExpiringIndex`) is two keys in one hash slot (their names share a `{…}` hash tag):
+ * a sorted set of members scored by when each expires, on Redis's clock, and a hash of their
+ * values. Each script first drops members that expired (a bounded number per call, so a call
+ * never runs long; later calls drop the rest), and keeps both keys as long as the latest member.
+ */
+const INDEX_PRUNE = `
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function prune(at)
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', at, 'LIMIT', 0, 500)
+  if #gone > 0 then
+    redis.call('ZREM', KEYS[1], unpack(gone))
+    redis.call('HDEL', KEYS[2], unpack(gone))
+  end
+end
+local function keep(at)
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  if #last == 0 then return end
+  local left = math.max(1, tonumber(last[2]) - at)
+  redis.call('PEXPIRE', KEYS[1], left)
+  redis.call('PEXPIRE', KEYS[2], left)
+end
+`;
+const INDEX_ADD = `${INDEX_PRUNE}
+local at = now()
+prune(at)
+redis.call('ZADD', KEYS[1], at + tonumber(ARGV[3]), ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+keep(at)
+return 1`;
+/** Returns member, time left (ms), value, … for at most ARGV[1] members, soonest first. */
+const INDEX_LIST = `${INDEX_PRUNE}
+local at = now()
+prune(at)
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. at, '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[1]))
+local out = {}
+for i = 1, #found, 2 do
+  out[#out + 1] = found[i]
+  out[#out + 1] = tostring(tonumber(found[i + 1]) - at)
+  out[#out + 1] = redis.call('HGET', KEYS[2], found[i]) or ''
+end
+return out`;
+const INDEX_REMOVE = `${INDEX_PRUNE}
+local at = now()
+prune(at)
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+keep(at)
+return removed`;
+
+interface IndexCommands {
+  tsIndexAdd(when: string, values: string, member: string, value: string, ttlMs: number): Promise<number>;
+  tsIndexList(when: string, values: string, limit: number): Promise<string[]>;
+  tsIndexRemove(when: string, values: string, member: string): Promise<number>;
+}
 
 export interface RedisStoreOptions {
   /** Prepended to every key (default `tokensmith:`), so several deployments can share a Redis. */
@@ -42,7 +101,7 @@ export interface RedisStoreOptions {
  * await store.put('k', 'v', 60_000);
  * ```
  */
-export class RedisStore implements Store {
+export class RedisStore implements Store, ExpiringIndex {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #clock: Clock;
@@ -67,6 +126,9 @@ export class RedisStore implements Store {
       lazyConnect: false,
     });
     this.#redis.defineCommand('tsIncrement', { numberOfKeys: 1, lua: INCREMENT });
+    this.#redis.defineCommand('tsIndexAdd', { numberOfKeys: 2, lua: INDEX_ADD });
+    this.#redis.defineCommand('tsIndexList', { numberOfKeys: 2, lua: INDEX_LIST });
+    this.#redis.defineCommand('tsIndexRemove', { numberOfKeys: 2, lua: INDEX_REMOVE });
     // Errors surface on the calls; an unhandled 'error' event would crash the host.
     this.#redis.on('error', () => {});
   }
@@ -115,6 +177,23 @@ export class RedisStore implements Store {
     return (await this.#client.exists(`${this.#prefix}deny:${tokenId}`)) === 1;
   }
 
+  async indexAdd(index: string, member: string, value: string, ttlMs: number): Promise<void> {
+    await this.#index.tsIndexAdd(...this.#indexKeys(index), member, value, Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async indexList(index: string, limit: number): Promise<IndexEntry[]> {
+    const flat = await this.#index.tsIndexList(...this.#indexKeys(index), Math.max(0, Math.floor(limit)));
+    const entries: IndexEntry[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      entries.push({ member: flat[i] as string, ttlMs: Number(flat[i + 1]), value: flat[i + 2] as string });
+    }
+    return entries;
+  }
+
+  async indexRemove(index: string, member: string): Promise<boolean> {
+    return (await this.#index.tsIndexRemove(...this.#indexKeys(index), member)) > 0;
+  }
+
   async ttl(key: string): Promise<number | undefined> {
     const left = await this.#client.pttl(this.#prefix + key);
     return left === -2 ? undefined : left === -1 ? Number.MAX_SAFE_INTEGER : left;
@@ -123,6 +202,16 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     this.#closed = true;
     this.#redis.disconnect();
+  }
+
+  /** An index's two keys: one `{…}` hash tag, so a script that touches both stays in one slot of a cluster. */
+  #indexKeys(index: string): [string, string] {
+    const tagged = `${this.#prefix}index:{${index}}`;
+    return [`${tagged}:when`, `${tagged}:values`];
+  }
+
+  get #index(): IndexCommands {
+    return this.#client as unknown as IndexCommands;
   }
 
   /** The client, for a store still open: a closed one refuses calls with a stable code. */

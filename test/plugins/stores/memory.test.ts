@@ -193,6 +193,22 @@ describe('plugins/stores/memory MemoryStore', () => {
       expect(await store.isDenied('emalidate:jti-1')).to.equal(false);
     });
 
+    it('holds index members outside maxEntries, and frees them (and their index) as they expire or are removed', async () => {
+      const clock = new ManualClock(0);
+      const store = new MemoryStore(clock, { maxEntries: 1 });
+      await store.put('v', 'x', 60_000);
+      await store.indexAdd('p:lockouts', 'a', '1', 30_000);
+      await store.indexAdd('p:lockouts', 'b', '2', 60_000);
+      expect(store.usage).to.include({ entries: 1, indexed: 2 });
+      expect(await store.indexRemove('p:lockouts', 'b')).to.equal(true);
+      expect(store.usage).to.include({ indexed: 1 });
+      clock.advance(30_000);
+      await store.put('v', 'y', 60_000); // a write sweeps what expired
+      expect(store.usage).to.include({ entries: 1, indexed: 0 });
+      expect(store.size).to.equal(1);
+      expect(await store.indexList('p:lockouts', 10)).to.deep.equal([]);
+    });
+
     it('keeps its expiry heap within a multiple of what it holds when sessions are used up (single use) or revoked', async () => {
       const clock = new ManualClock(0);
       const store = new MemoryStore(clock, { maxEntries: 10 });
