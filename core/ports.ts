@@ -91,6 +91,36 @@ export function hasCounterRoom(store: Store): store is Store & CounterRoom {
   return typeof (store as Partial<CounterRoom>).roomForCounters === 'function';
 }
 
+/**
+ * An optional store ability, for bulk revocation (`POST /revoke` by `credential_id` or `sub`).
+ * Implemented by the memory and Redis stores; a store without it issues and verifies as before,
+ * and a bulk revocation through it is refused. Each method touches one key, so that a store
+ * sharded by key (Redis Cluster) serves it from one shard.
+ *
+ * - An **index** lists the keys of an owner's opaque sessions (`indexAdd` on issue); a member
+ *   stays listed until its own expiry, then is dropped lazily. `revokeIndexed` deletes every
+ *   listed key that is still held, and the index.
+ * - A **stamp set** holds "not before" instants by name (`credential:…`, `subject:…`): a
+ *   self-contained token issued at or before its owner's stamp is revoked.
+ */
+export interface BulkRevocation {
+  /** Lists `member` (a store key) under `index` until `expiresAt` (ms epoch, the engine's clock). */
+  indexAdd(index: string, member: string, expiresAt: number): Promise<void>;
+  /** Deletes every key listed under `index` that is still held, then the index; how many it deleted. */
+  revokeIndexed(index: string): Promise<number>;
+  /**
+   * Raises stamp `name` of the set at `key` to `at` (never lowers it), and keeps the set at
+   * least `ttlMs` from now.
+   */
+  stampNotBefore(key: string, name: string, at: number, ttlMs: number): Promise<void>;
+  /** The stamps `names` of the set at `key`, in that order (`undefined` where there is none). */
+  notBefore(key: string, names: readonly string[]): Promise<(number | undefined)[]>;
+}
+
+export function hasBulkRevocation(store: Store): store is Store & BulkRevocation {
+  return typeof (store as Partial<BulkRevocation>).revokeIndexed === 'function';
+}
+
 /** Makes a store from the `--store` value (`memory`, `redis://…`). Bound `whenNamed(scheme)`. */
 export type StoreFactory = (url: string, deps: { clock: Clock }) => Store;
 

@@ -1,5 +1,5 @@
 import { StoreFullError, StoreUnavailableError } from '../../../core/errors.js';
-import type { Clock, CounterRoom, RecordHolder, Store, TokenRecord } from '../../../core/ports.js';
+import type { BulkRevocation, Clock, CounterRoom, RecordHolder, Store, TokenRecord } from '../../../core/ports.js';
 
 /** A text value, or a record the store must forget before its own expiry, with when it expires. */
 class Held {
@@ -77,6 +77,23 @@ class Counter extends Held {}
 /** A deny-list entry: written whatever the store holds (see `MemoryStore`). */
 class Denial extends Held {}
 
+/** The keys of one owner's sessions (bulk revocation); each expires with its own key. */
+class SessionIndex {
+  readonly members = new Set<string>();
+  /** How many members were left by the last pruning. */
+  afterPrune = 0;
+}
+
+/** "Not before" stamps by name, kept together until `expiresAt`. */
+class StampSet {
+  readonly stamps = new Map<string, number>();
+  expiresAt: number;
+
+  constructor(expiresAt: number) {
+    this.expiresAt = expiresAt;
+  }
+}
+
 /** How many sessions (and other entries) the store holds at most, unless told otherwise. */
 export const DEFAULT_MAX_ENTRIES = 500_000;
 
@@ -134,7 +151,7 @@ const recordOf = (slot: Slot | undefined): TokenRecord | undefined => {
  * await store.put('k', 'v', 60_000);
  * ```
  */
-export class MemoryStore implements Store, RecordHolder, CounterRoom {
+export class MemoryStore implements Store, RecordHolder, CounterRoom, BulkRevocation {
   readonly #clock: Clock;
   readonly #entries = new Map<string, Slot>();
   /** The expiry heap: `#heapKeys[i]` expires at `#heapTimes[i]`. */
@@ -146,6 +163,10 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom {
   #counters = 0;
   #denials = 0;
   #closed = false;
+  /** Bulk revocation's indexes: per index, each listed key with its expiry (see `indexAdd`). */
+  readonly #indexes = new Map<string, SessionIndex>();
+  /** Bulk revocation's "not before" stamp sets, by key. */
+  readonly #stamps = new Map<string, StampSet>();
 
   constructor(clock: Clock, options: MemoryStoreOptions = {}) {
     this.#clock = clock;
@@ -249,6 +270,57 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom {
     return this.#live(`deny:${tokenId}`) !== undefined;
   }
 
+  /**
+   * A listed key is dropped once it expired or is no longer held, when the index is next pruned:
+   * an index is pruned when it has doubled since the last time, so it holds at most about twice
+   * its owner's live sessions, at a cost spread over the additions.
+   */
+  async indexAdd(index: string, member: string): Promise<void> {
+    this.#open();
+    let listed = this.#indexes.get(index);
+    if (listed === undefined) this.#indexes.set(index, (listed = new SessionIndex()));
+    listed.members.add(member);
+    if (listed.members.size >= 2 * listed.afterPrune + 16) {
+      for (const key of listed.members) if (this.#live(key) === undefined) listed.members.delete(key);
+      listed.afterPrune = listed.members.size;
+    }
+  }
+
+  async revokeIndexed(index: string): Promise<number> {
+    this.#open();
+    const listed = this.#indexes.get(index);
+    if (listed === undefined) return 0;
+    this.#indexes.delete(index);
+    let deleted = 0;
+    for (const key of listed.members) {
+      if (this.#live(key) !== undefined) {
+        this.#remove(key);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  async stampNotBefore(key: string, name: string, at: number, ttlMs: number): Promise<void> {
+    this.#open();
+    const now = this.#clock.now();
+    let set = this.#stamps.get(key);
+    if (set === undefined || set.expiresAt <= now) this.#stamps.set(key, (set = new StampSet(now + ttlMs)));
+    set.expiresAt = Math.max(set.expiresAt, now + ttlMs);
+    set.stamps.set(name, Math.max(set.stamps.get(name) ?? at, at));
+  }
+
+  async notBefore(key: string, names: readonly string[]): Promise<(number | undefined)[]> {
+    this.#open();
+    const set = this.#stamps.get(key);
+    if (set === undefined) return names.map(() => undefined);
+    if (set.expiresAt <= this.#clock.now()) {
+      this.#stamps.delete(key);
+      return names.map(() => undefined);
+    }
+    return names.map((name) => set.stamps.get(name));
+  }
+
   async ttl(key: string): Promise<number | undefined> {
     const entry = this.#live(key);
     return entry === undefined ? undefined : entry.expiresAt - this.#clock.now();
@@ -261,6 +333,8 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom {
     this.#heapTimes.length = 0;
     this.#counters = 0;
     this.#denials = 0;
+    this.#indexes.clear();
+    this.#stamps.clear();
   }
 
   #open(): void {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { SystemClock } from '../../../core/clock.js';
 import { StoreUnavailableError } from '../../../core/errors.js';
-import type { Clock, Store } from '../../../core/ports.js';
+import type { BulkRevocation, Clock, Store } from '../../../core/ports.js';
 
 /**
  * `INCR` within a window that starts at the first increment; a counter rewritten by `put`
@@ -16,6 +16,34 @@ if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return {count, redis.call('PTTL', KEYS[1])}`;
+
+/**
+ * Bulk revocation's index of an owner's sessions: a sorted set of keys scored by their expiry
+ * (on the engine's clock, `ARGV[2]`). Each addition drops the members already expired
+ * (`ARGV[3]` is now) and keeps the set as long as its longest-lived member (`ARGV[4]` ms).
+ */
+const INDEX_ADD = `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end`;
+
+/** Takes the index's members not yet expired (`ARGV[1]` is now) and deletes the index, in one step. */
+const INDEX_TAKE = `
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+redis.call('DEL', KEYS[1])
+return members`;
+
+/** Raises stamp `ARGV[1]` of the hash to `ARGV[2]` (never lowers it); keeps the hash at least `ARGV[3]` ms. */
+const STAMP = `
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if current == nil or current < tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end`;
 
 export interface RedisStoreOptions {
   /** Prepended to every key (default `tokensmith:`), so several deployments can share a Redis. */
@@ -42,7 +70,7 @@ export interface RedisStoreOptions {
  * await store.put('k', 'v', 60_000);
  * ```
  */
-export class RedisStore implements Store {
+export class RedisStore implements Store, BulkRevocation {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #clock: Clock;
@@ -67,6 +95,9 @@ export class RedisStore implements Store {
       lazyConnect: false,
     });
     this.#redis.defineCommand('tsIncrement', { numberOfKeys: 1, lua: INCREMENT });
+    this.#redis.defineCommand('tsIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD });
+    this.#redis.defineCommand('tsIndexTake', { numberOfKeys: 1, lua: INDEX_TAKE });
+    this.#redis.defineCommand('tsStamp', { numberOfKeys: 1, lua: STAMP });
     // Errors surface on the calls; an unhandled 'error' event would crash the host.
     this.#redis.on('error', () => {});
   }
@@ -113,6 +144,33 @@ export class RedisStore implements Store {
 
   async isDenied(tokenId: string): Promise<boolean> {
     return (await this.#client.exists(`${this.#prefix}deny:${tokenId}`)) === 1;
+  }
+
+  async indexAdd(index: string, member: string, expiresAt: number): Promise<void> {
+    const now = this.#clock.now();
+    const redis = this.#client as unknown as { tsIndexAdd(key: string, ...args: (string | number)[]): Promise<unknown> };
+    await redis.tsIndexAdd(this.#prefix + index, member, expiresAt, now, Math.max(1, Math.ceil(expiresAt - now)));
+  }
+
+  /**
+   * The index is taken in one step; its keys are then deleted one command each, not in one
+   * script, because they live on other hash slots than the index (a cluster serves one slot per script).
+   */
+  async revokeIndexed(index: string): Promise<number> {
+    const redis = this.#client as unknown as { tsIndexTake(key: string, now: number): Promise<string[]> };
+    const members = await redis.tsIndexTake(this.#prefix + index, this.#clock.now());
+    const deleted = await Promise.all(members.map((member) => this.#client.del(this.#prefix + member)));
+    return deleted.reduce((sum, n) => sum + n, 0);
+  }
+
+  async stampNotBefore(key: string, name: string, at: number, ttlMs: number): Promise<void> {
+    const redis = this.#client as unknown as { tsStamp(key: string, ...args: (string | number)[]): Promise<unknown> };
+    await redis.tsStamp(this.#prefix + key, name, Math.floor(at), Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async notBefore(key: string, names: readonly string[]): Promise<(number | undefined)[]> {
+    const values = await this.#client.hmget(this.#prefix + key, ...names);
+    return values.map((value) => (value === null ? undefined : Number(value)));
   }
 
   async ttl(key: string): Promise<number | undefined> {
