@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ManualClock } from '../../core/clock.js';
-import type { Store } from '../../core/ports.js';
+import { hasBulkRevocation, type BulkRevocation, type Store } from '../../core/ports.js';
 
 /** How a store under test is made, and whether it can follow a manual clock. */
 export interface StoreSetup {
@@ -152,6 +152,72 @@ export function describeStoreContract(name: string, setup: StoreSetup): void {
         expect(await store.isDenied('p:jti-2')).to.equal(false);
         await pass(4 * unit);
         expect(await store.isDenied('p:jti-1')).to.equal(false);
+      });
+    });
+
+    describe('bulk revocation (BulkRevocation)', () => {
+      /** The store's bulk revocation ability: every built-in store has it. */
+      const bulk = (): Store & BulkRevocation => {
+        if (!hasBulkRevocation(store)) throw new Error(`${name} has no BulkRevocation`);
+        return store;
+      };
+
+      it('deletes every key listed in an index that is still held, says how many, and forgets the index', async () => {
+        const s = bulk();
+        const expiresAt = clock.now() + 10 * unit;
+        for (const key of ['p:token:a', 'p:token:b', 'p:token:c']) {
+          await s.put(key, 'record', 10 * unit);
+          await s.indexAdd('{p:credential:42}:sessions', key, expiresAt);
+        }
+        await s.put('p:token:other', 'record', 10 * unit);
+        await s.indexAdd('{p:credential:7}:sessions', 'p:token:other', expiresAt);
+        await s.consume('p:token:b'); // used up (single use) before the revocation
+        expect(await s.revokeIndexed('{p:credential:42}:sessions')).to.equal(2);
+        expect(await s.get('p:token:a')).to.equal(undefined);
+        expect(await s.get('p:token:c')).to.equal(undefined);
+        expect(await s.get('p:token:other'), 'another index’s key').to.equal('record');
+        expect(await s.revokeIndexed('{p:credential:42}:sessions'), 'the index is gone').to.equal(0);
+        expect(await s.revokeIndexed('{p:credential:none}:sessions'), 'an index never written').to.equal(0);
+      });
+
+      it('lists a key only until its expiry: a key written again later under that name is not deleted', async () => {
+        const s = bulk();
+        await s.put('p:token:short', 'old', 2 * unit);
+        await s.indexAdd('{p:credential:9}:sessions', 'p:token:short', clock.now() + 2 * unit);
+        await pass(3 * unit);
+        await s.put('p:token:short', 'not a session of credential 9', 10 * unit);
+        expect(await s.revokeIndexed('{p:credential:9}:sessions')).to.equal(0);
+        expect(await s.get('p:token:short')).to.equal('not a session of credential 9');
+      });
+
+      it('keeps "not before" stamps by name, raised and never lowered, until the set expires', async () => {
+        const s = bulk();
+        const t = clock.now();
+        expect(await s.notBefore('{p}:not-before', ['credential:42', 'subject:u'])).to.deep.equal([undefined, undefined]);
+        await s.stampNotBefore('{p}:not-before', 'credential:42', t, 5 * unit);
+        await s.stampNotBefore('{p}:not-before', 'credential:42', t - 1000, 5 * unit);
+        await s.stampNotBefore('{p}:not-before', 'subject:u', t + 1000, 5 * unit);
+        expect(await s.notBefore('{p}:not-before', ['credential:42', 'credential:7', 'subject:u'])).to.deep.equal([t, undefined, t + 1000]);
+        await s.stampNotBefore('{p}:not-before', 'credential:42', t + 2000, 5 * unit);
+        expect(await s.notBefore('{p}:not-before', ['credential:42'])).to.deep.equal([t + 2000]);
+        await pass(6 * unit);
+        expect(await s.notBefore('{p}:not-before', ['credential:42', 'subject:u']), 'after the set’s lifetime').to.deep.equal([undefined, undefined]);
+      });
+
+      it('refuses every bulk revocation call after closing with ERR_STORE_UNAVAILABLE', async () => {
+        const s = bulk();
+        await s.close();
+        const calls: [string, () => Promise<unknown>][] = [
+          ['indexAdd', () => s.indexAdd('i', 'k', clock.now() + unit)],
+          ['revokeIndexed', () => s.revokeIndexed('i')],
+          ['stampNotBefore', () => s.stampNotBefore('n', 'credential:1', clock.now(), unit)],
+          ['notBefore', () => s.notBefore('n', ['credential:1'])],
+        ];
+        for (const [method, call] of calls) {
+          const error = await call().then(() => undefined, (err: unknown) => err);
+          expect((error as { code?: unknown } | undefined)?.code, method).to.equal('ERR_STORE_UNAVAILABLE');
+        }
+        store = await setup.create(clock); // for afterEach
       });
     });
 

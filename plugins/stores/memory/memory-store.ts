@@ -77,9 +77,9 @@ class Counter extends Held {}
 /** A deny-list entry: written whatever the store holds (see `MemoryStore`). */
 class Denial extends Held {}
 
-/** The keys of one owner's sessions (bulk revocation); each expires with its own key. */
+/** The keys of one owner's sessions (bulk revocation), each with the expiry it is listed until. */
 class SessionIndex {
-  readonly members = new Set<string>();
+  readonly members = new Map<string, number>();
   /** How many members were left by the last pruning. */
   afterPrune = 0;
 }
@@ -275,13 +275,14 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom, BulkRevoca
    * an index is pruned when it has doubled since the last time, so it holds at most about twice
    * its owner's live sessions, at a cost spread over the additions.
    */
-  async indexAdd(index: string, member: string): Promise<void> {
+  async indexAdd(index: string, member: string, expiresAt: number): Promise<void> {
     this.#open();
     let listed = this.#indexes.get(index);
     if (listed === undefined) this.#indexes.set(index, (listed = new SessionIndex()));
-    listed.members.add(member);
+    listed.members.set(member, expiresAt);
     if (listed.members.size >= 2 * listed.afterPrune + 16) {
-      for (const key of listed.members) if (this.#live(key) === undefined) listed.members.delete(key);
+      const now = this.#clock.now();
+      for (const [key, until] of listed.members) if (until <= now || this.#live(key) === undefined) listed.members.delete(key);
       listed.afterPrune = listed.members.size;
     }
   }
@@ -291,9 +292,10 @@ export class MemoryStore implements Store, RecordHolder, CounterRoom, BulkRevoca
     const listed = this.#indexes.get(index);
     if (listed === undefined) return 0;
     this.#indexes.delete(index);
+    const now = this.#clock.now();
     let deleted = 0;
-    for (const key of listed.members) {
-      if (this.#live(key) !== undefined) {
+    for (const [key, until] of listed.members) {
+      if (until > now && this.#live(key) !== undefined) {
         this.#remove(key);
         deleted++;
       }
