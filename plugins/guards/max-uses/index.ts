@@ -6,7 +6,8 @@ import { hasCounterRoom } from '../../../core/ports.js';
 /**
  * Use-count guard (`maxUses: N`): a token verifies at most N times; the next presentation is
  * refused with `ERR_TOKEN_REUSED`, as a single-use token's second one is. `maxUses: 1` is single
- * use; a policy sets either `maxUses` or `reuse: false`, never both (`check`).
+ * use. With `reuse: false` as well, both guards apply and the stricter wins: the token is single
+ * use (the conformance kit's single-use variant of a policy adds `reuse: false` to it).
  *
  * The count is the store's atomic `increment` on a key of the token's id, kept as long as the
  * token lives, so it is the same for opaque and self-contained tokens and across every host
@@ -29,10 +30,6 @@ export const maxUsesGuard: GuardPlugin = {
     },
   },
   codes: ['ERR_TOKEN_REUSED', 'ERR_STORE_FULL'] satisfies ErrorCode[],
-  check(policy) {
-    if (policy.rules['maxUses'] === undefined || policy.reuse) return [];
-    return [{ path: '/maxUses', message: 'set maxUses or reuse: false, not both (reuse: false is maxUses: 1)' }];
-  },
   create(policy, { store, clock }) {
     const max = policy.rules['maxUses'] as number | undefined;
     if (max === undefined) return undefined;
