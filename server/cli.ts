@@ -18,6 +18,7 @@ import { assemble, storeNameOf } from '../core/container.js';
 import { builtinModules } from '../plugins/index.js';
 import type { MemoryStore } from '../plugins/stores/memory/index.js';
 import { loadPluginModule } from '../core/plugin-loader.js';
+import { revokeCommand } from './cli-revoke.js';
 import { UsageError, commandHelp, commandNamed, globalHelp, parseCommand, type Values } from './cli-spec.js';
 import { drainable, settling } from './lifecycle.js';
 import { createLogger, flushLogger, type LogFormat } from './logging.js';
@@ -124,6 +125,11 @@ export async function main(argv: readonly string[], io: CliIO, signal?: AbortSig
         if (positionals.length) throw new UsageError(`serve takes no arguments, got "${positionals[0]}" (use --policies DIR)`, 'serve');
         return await serve(await commonOf(values, io), values, io, signal);
       }
+      case 'revoke':
+        return await revokeCommand(values, positionals, io, async () => {
+          const booted = await bootChecked(await commonOf(values, io), io);
+          return { engine: booted.engine, close: () => booted.store.close() };
+        });
       default: {
         const policy = text('policy');
         if (policy === undefined) throw new UsageError(`${spec.name} needs --policy ID`, spec.name);

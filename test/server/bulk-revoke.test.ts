@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { ManualClock } from '../../core/clock.js';
+import { hasReadiness } from '../../core/ports.js';
 import { createApp } from '../../server/app.js';
 import { boot, type Booted } from '../../server/bootstrap.js';
 import { T0 } from '../helpers/boot.js';
@@ -22,6 +23,8 @@ interface TestHost extends Booted {
 
 async function serveOn(store: string, clock = new ManualClock(T0)): Promise<TestHost> {
   const booted = await boot({ policies: POLICIES, store, env: {}, clock });
+  // A Redis store connects in the background: wait (bounded) until it answers.
+  for (let i = 0; i < 100 && hasReadiness(booted.store) && !(await booted.store.ready()); i++) await new Promise((r) => setTimeout(r, 20));
   const http = await listen(createApp({ engine: booted.engine, adminSecret: ADMIN_SECRET }));
   return {
     ...booted,
