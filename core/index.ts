@@ -21,7 +21,7 @@ export { encodesVerified, hasBulkRevocation, hasInfoRoutes, isSelfContained } fr
 export type {
   Clock, Random, Store, StoreFactory, TokenRequest, GrantRequest, Grant, TokenRecord, VerifyExpectations, StyleInstance,
   SelfContainedStyle, MintedToken, TokenStyle, Outcome, Reply, ReplyEncoder, StyleManifest, PluginManifest, Logger,
-  EngineObserver, InfoRoutes, InfoRoute, Verified, VerifiedEncoder, BulkRevocation,
+  EngineObserver, InfoRoutes, InfoRoute, Verified, VerifiedEncoder, BulkRevocation, SessionOwner,
 } from './ports.js';
 export {
   TokenSmithError, isTokenSmithError, hasCode, formatPolicyIssue, PolicyInvalidError, PluginUnknownError, PluginLoadError,

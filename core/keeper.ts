@@ -3,7 +3,7 @@ import { sha256 } from './digest.js';
 import { recordTable, type RecordTable } from './record.js';
 import type { Policy } from './policy/types.js';
 import {
-  hasBulkRevocation, isSelfContained, type BulkRevocation, type Clock, type SelfContainedStyle, type StyleInstance, type Store, type TokenRecord,
+  hasBulkRevocation, isSelfContained, type BulkRevocation, type Clock, type SessionOwner, type SelfContainedStyle, type StyleInstance, type Store, type TokenRecord,
   type TokenRequest,
 } from './ports.js';
 
@@ -34,6 +34,8 @@ export interface TokenKeeper {
   revokeAll(owner: TokenOwner): Promise<BulkRevoked>;
 }
 
+type IndexSession = NonNullable<BulkRevocation['indexSession']>;
+
 /** The store's bulk revocation ability, or the refusal of a bulk revocation when it has none. */
 function bulkOf(store: Store): BulkRevocation | undefined {
   return hasBulkRevocation(store) ? store : undefined;
@@ -47,29 +49,32 @@ function unsupported(policyId: string): RevokeUnsupportedError {
  * Opaque tokens: random text whose record is kept in the store under the token's SHA-256 (the
  * store never holds a usable token). Revoking or using up a token forgets its record.
  *
- * For bulk revocation, the store also lists each session's key under its owner (`indexAdd`):
- * its credential when it has one, else its subject. Both writes go out together, so issuing
- * waits for one store round trip as before.
+ * For bulk revocation, a store that keeps lists of sessions (`indexSession`: Redis) also lists
+ * each session's key under its owner: its credential when it has one, else its subject. Both
+ * writes go out together, so issuing waits for one store round trip as before.
  */
 export class StoredTokens implements TokenKeeper {
   readonly #policy: Policy;
   readonly #records: RecordTable;
   readonly #bulk: BulkRevocation | undefined;
+  /** The store's `indexSession`, when it keeps lists of sessions. */
+  readonly #indexes: IndexSession | undefined;
   readonly #clock: Clock;
 
   constructor(policy: Policy, store: Store, clock: Clock) {
     this.#policy = policy;
     this.#records = recordTable(store);
     this.#bulk = bulkOf(store);
+    this.#indexes = this.#bulk?.indexSession?.bind(this.#bulk);
     this.#clock = clock;
   }
 
   async keep(token: string, record: TokenRecord): Promise<void> {
     const key = this.#key(token);
     const kept = this.#records.put(key, record, record.expiresAt - record.issuedAt);
-    const owner = record.credentialId === undefined ? record.subject === undefined ? undefined : { subject: record.subject } : { credentialId: record.credentialId };
-    if (owner === undefined || this.#bulk === undefined) return kept;
-    await Promise.all([kept, this.#bulk.indexAdd(this.#index(owner), key, record.expiresAt)]);
+    const owner = this.#indexes === undefined ? undefined : this.#ownerOf(record);
+    if (owner === undefined) return kept;
+    await Promise.all([kept, (this.#indexes as IndexSession)(owner, key, record.expiresAt)]);
   }
 
   async open(token: string): Promise<TokenRecord> {
@@ -94,23 +99,27 @@ export class StoredTokens implements TokenKeeper {
    */
   async revokeAll(owner: TokenOwner): Promise<BulkRevoked> {
     const bulk = this.#bulk;
-    if (bulk === undefined) throw unsupported(this.#policy.id);
-    const owners: TokenOwner[] = [owner];
+    const policyId = this.#policy.id;
+    if (bulk === undefined) throw unsupported(policyId);
+    const owners: SessionOwner[] = [{ policyId, ...owner }];
     if ('subject' in owner) {
       for (const { id, subject } of this.#policy.credentials ?? []) {
-        if (id !== undefined && subject === owner.subject) owners.push({ credentialId: id });
+        if (id !== undefined && subject === owner.subject) owners.push({ policyId, credentialId: id });
       }
     }
-    const counts = await Promise.all(owners.map((one) => bulk.revokeIndexed(this.#index(one))));
+    const counts = await Promise.all(owners.map((one) => bulk.revokeSessions(one)));
     return { revoked: counts.reduce((sum, n) => sum + n, 0) };
+  }
+
+  /** Whose session this is, for bulk revocation: its credential's when it has one, else its subject's. */
+  #ownerOf(record: TokenRecord): SessionOwner | undefined {
+    const policyId = this.#policy.id;
+    if (record.credentialId !== undefined) return { policyId, credentialId: record.credentialId };
+    return record.subject === undefined ? undefined : { policyId, subject: record.subject };
   }
 
   #key(token: string): string {
     return `${this.#policy.id}:token:${sha256(token)}`;
-  }
-
-  #index(owner: TokenOwner): string {
-    return 'credentialId' in owner ? `{${this.#policy.id}:credential:${owner.credentialId}}:sessions` : `{${this.#policy.id}:subject:${owner.subject}}:sessions`;
   }
 }
 

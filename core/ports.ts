@@ -91,23 +91,27 @@ export function hasCounterRoom(store: Store): store is Store & CounterRoom {
   return typeof (store as Partial<CounterRoom>).roomForCounters === 'function';
 }
 
+/** Whose opaque sessions a bulk revocation names: a credential's, or a subject's (sessions with no credential id). */
+export type SessionOwner = { readonly policyId: string; readonly credentialId: string } | { readonly policyId: string; readonly subject: string };
+
 /**
  * An optional store ability, for bulk revocation (`POST /revoke` by `credential_id` or `sub`).
  * Implemented by the memory and Redis stores; a store without it issues and verifies as before,
  * and a bulk revocation through it is refused. Each method touches one key, so that a store
  * sharded by key (Redis Cluster) serves it from one shard.
  *
- * - An **index** lists the keys of an owner's opaque sessions (`indexAdd` on issue); a member
- *   stays listed until its own expiry, then is dropped lazily. `revokeIndexed` deletes every
- *   listed key that is still held, and the index.
- * - A **stamp set** holds "not before" instants by name (`credential:…`, `subject:…`): a
- *   self-contained token issued at or before its owner's stamp is revoked.
+ * - Opaque sessions: `revokeSessions` deletes every live session of an owner. A store that
+ *   finds them by reading its records (the memory store holds them as objects) needs nothing
+ *   more; a store that holds records as text keeps a list per owner, written on issue with
+ *   `indexSession` (Redis: a sorted set by expiry, dropping expired members as it goes).
+ * - Self-contained tokens: a **stamp set** holds "not before" instants by name
+ *   (`credential:…`, `subject:…`); a token issued at or before its owner's stamp is revoked.
  */
 export interface BulkRevocation {
-  /** Lists `member` (a store key) under `index` until `expiresAt` (ms epoch, the engine's clock). */
-  indexAdd(index: string, member: string, expiresAt: number): Promise<void>;
-  /** Deletes every key listed under `index` that is still held, then the index; how many it deleted. */
-  revokeIndexed(index: string): Promise<number>;
+  /** Lists the session kept at `key` under `owner` until `expiresAt` (ms epoch, the engine's clock). */
+  indexSession?(owner: SessionOwner, key: string, expiresAt: number): Promise<void>;
+  /** Deletes every live session of `owner` (for a subject: those with that subject and no credential id); how many. */
+  revokeSessions(owner: SessionOwner): Promise<number>;
   /**
    * Raises stamp `name` of the set at `key` to `at` (never lowers it), and keeps the set at
    * least `ttlMs` from now.
@@ -118,7 +122,7 @@ export interface BulkRevocation {
 }
 
 export function hasBulkRevocation(store: Store): store is Store & BulkRevocation {
-  return typeof (store as Partial<BulkRevocation>).revokeIndexed === 'function';
+  return typeof (store as Partial<BulkRevocation>).revokeSessions === 'function';
 }
 
 /** Makes a store from the `--store` value (`memory`, `redis://…`). Bound `whenNamed(scheme)`. */

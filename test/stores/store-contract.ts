@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ManualClock } from '../../core/clock.js';
-import { hasBulkRevocation, type BulkRevocation, type Store } from '../../core/ports.js';
+import { hasBulkRevocation, holdsRecords, type BulkRevocation, type Store } from '../../core/ports.js';
+import { encodeRecord, tokenRecord } from '../../core/record.js';
 
 /** How a store under test is made, and whether it can follow a manual clock. */
 export interface StoreSetup {
@@ -162,31 +163,47 @@ export function describeStoreContract(name: string, setup: StoreSetup): void {
         return store;
       };
 
-      it('deletes every key listed in an index that is still held, says how many, and forgets the index', async () => {
+      /** Keeps an opaque session as the engine does: a record (as an object or as text), listed under its owner where the store keeps lists. */
+      const keep = async (key: string, fields: { policyId?: string; credentialId?: string; subject?: string }, lifetime = 10 * unit) => {
         const s = bulk();
-        const expiresAt = clock.now() + 10 * unit;
-        for (const key of ['p:token:a', 'p:token:b', 'p:token:c']) {
-          await s.put(key, 'record', 10 * unit);
-          await s.indexAdd('{p:credential:42}:sessions', key, expiresAt);
-        }
-        await s.put('p:token:other', 'record', 10 * unit);
-        await s.indexAdd('{p:credential:7}:sessions', 'p:token:other', expiresAt);
-        await s.consume('p:token:b'); // used up (single use) before the revocation
-        expect(await s.revokeIndexed('{p:credential:42}:sessions')).to.equal(2);
-        expect(await s.get('p:token:a')).to.equal(undefined);
-        expect(await s.get('p:token:c')).to.equal(undefined);
-        expect(await s.get('p:token:other'), 'another index’s key').to.equal('record');
-        expect(await s.revokeIndexed('{p:credential:42}:sessions'), 'the index is gone').to.equal(0);
-        expect(await s.revokeIndexed('{p:credential:none}:sessions'), 'an index never written').to.equal(0);
+        const record = tokenRecord({ tokenId: key, policyId: fields.policyId ?? 'p', scopes: [], issuedAt: clock.now(), expiresAt: clock.now() + lifetime, ...fields });
+        if (holdsRecords(s)) await s.putRecord(key, record, lifetime);
+        else await s.put(key, encodeRecord(record), lifetime);
+        const owner = record.credentialId !== undefined ? { policyId: record.policyId, credentialId: record.credentialId } : { policyId: record.policyId, subject: record.subject as string };
+        await s.indexSession?.(owner, key, record.expiresAt);
+      };
+      const held = async (key: string) => (holdsRecords(store) ? (await store.getRecord(key)) !== undefined : (await store.get(key)) !== undefined);
+
+      it('deletes every live session of a credential, says how many, and leaves other credentials’ and policies’ sessions', async () => {
+        const s = bulk();
+        for (const key of ['p:token:a', 'p:token:b', 'p:token:c']) await keep(key, { credentialId: '42', subject: 'u' });
+        await keep('p:token:other', { credentialId: '7' });
+        await keep('q:token:same-id', { policyId: 'q', credentialId: '42' });
+        await s.delete('p:token:b'); // revoked alone (or used up) before
+        expect(await s.revokeSessions({ policyId: 'p', credentialId: '42' })).to.equal(2);
+        expect(await held('p:token:a')).to.equal(false);
+        expect(await held('p:token:c')).to.equal(false);
+        expect(await held('p:token:other'), 'another credential’s session').to.equal(true);
+        expect(await held('q:token:same-id'), 'another policy’s session of the same credential id').to.equal(true);
+        expect(await s.revokeSessions({ policyId: 'p', credentialId: '42' }), 'nothing left').to.equal(0);
+        expect(await s.revokeSessions({ policyId: 'p', credentialId: 'none' }), 'a credential with no session').to.equal(0);
       });
 
-      it('lists a key only until its expiry: a key written again later under that name is not deleted', async () => {
+      it('deletes a subject’s sessions that have no credential id, not those of a credential with that subject', async () => {
         const s = bulk();
-        await s.put('p:token:short', 'old', 2 * unit);
-        await s.indexAdd('{p:credential:9}:sessions', 'p:token:short', clock.now() + 2 * unit);
+        await keep('p:token:s1', { subject: 'u' });
+        await keep('p:token:s2', { subject: 'u' });
+        await keep('p:token:c9', { credentialId: '9', subject: 'u' });
+        expect(await s.revokeSessions({ policyId: 'p', subject: 'u' })).to.equal(2);
+        expect(await held('p:token:c9')).to.equal(true);
+      });
+
+      it('counts a session only while it lives: a key written again later under its name is not deleted', async () => {
+        const s = bulk();
+        await keep('p:token:short', { credentialId: '9' }, 2 * unit);
         await pass(3 * unit);
         await s.put('p:token:short', 'not a session of credential 9', 10 * unit);
-        expect(await s.revokeIndexed('{p:credential:9}:sessions')).to.equal(0);
+        expect(await s.revokeSessions({ policyId: 'p', credentialId: '9' })).to.equal(0);
         expect(await s.get('p:token:short')).to.equal('not a session of credential 9');
       });
 
@@ -208,8 +225,7 @@ export function describeStoreContract(name: string, setup: StoreSetup): void {
         const s = bulk();
         await s.close();
         const calls: [string, () => Promise<unknown>][] = [
-          ['indexAdd', () => s.indexAdd('i', 'k', clock.now() + unit)],
-          ['revokeIndexed', () => s.revokeIndexed('i')],
+          ['revokeSessions', () => s.revokeSessions({ policyId: 'p', credentialId: '1' })],
           ['stampNotBefore', () => s.stampNotBefore('n', 'credential:1', clock.now(), unit)],
           ['notBefore', () => s.notBefore('n', ['credential:1'])],
         ];

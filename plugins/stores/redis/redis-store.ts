@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { SystemClock } from '../../../core/clock.js';
 import { StoreUnavailableError } from '../../../core/errors.js';
-import type { BulkRevocation, Clock, Store } from '../../../core/ports.js';
+import type { BulkRevocation, Clock, SessionOwner, Store } from '../../../core/ports.js';
 
 /**
  * `INCR` within a window that starts at the first increment; a counter rewritten by `put`
@@ -146,19 +146,20 @@ export class RedisStore implements Store, BulkRevocation {
     return (await this.#client.exists(`${this.#prefix}deny:${tokenId}`)) === 1;
   }
 
-  async indexAdd(index: string, member: string, expiresAt: number): Promise<void> {
+  async indexSession(owner: SessionOwner, key: string, expiresAt: number): Promise<void> {
     const now = this.#clock.now();
     const redis = this.#client as unknown as { tsIndexAdd(key: string, ...args: (string | number)[]): Promise<unknown> };
-    await redis.tsIndexAdd(this.#prefix + index, member, expiresAt, now, Math.max(1, Math.ceil(expiresAt - now)));
+    await redis.tsIndexAdd(this.#indexKey(owner), key, expiresAt, now, Math.max(1, Math.ceil(expiresAt - now)));
   }
 
   /**
-   * The index is taken in one step; its keys are then deleted one command each, not in one
-   * script, because they live on other hash slots than the index (a cluster serves one slot per script).
+   * The owner's list is taken in one step; its sessions are then deleted one command each, not
+   * in one script, because they live on other hash slots than the list (a cluster serves one
+   * slot per script).
    */
-  async revokeIndexed(index: string): Promise<number> {
+  async revokeSessions(owner: SessionOwner): Promise<number> {
     const redis = this.#client as unknown as { tsIndexTake(key: string, now: number): Promise<string[]> };
-    const members = await redis.tsIndexTake(this.#prefix + index, this.#clock.now());
+    const members = await redis.tsIndexTake(this.#indexKey(owner), this.#clock.now());
     const deleted = await Promise.all(members.map((member) => this.#client.del(this.#prefix + member)));
     return deleted.reduce((sum, n) => sum + n, 0);
   }
@@ -181,6 +182,12 @@ export class RedisStore implements Store, BulkRevocation {
   async close(): Promise<void> {
     this.#closed = true;
     this.#redis.disconnect();
+  }
+
+  /** The list of an owner's sessions: one key, its hash tag the owner (`{policy:credential:id}:sessions`). */
+  #indexKey(owner: SessionOwner): string {
+    const who = 'credentialId' in owner ? `credential:${owner.credentialId}` : `subject:${owner.subject}`;
+    return `${this.#prefix}{${owner.policyId}:${who}}:sessions`;
   }
 
   /** The client, for a store still open: a closed one refuses calls with a stable code. */
