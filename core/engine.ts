@@ -3,7 +3,7 @@ import { suggestion } from './suggest.js';
 import { encoderNameFor } from './formats.js';
 import { failClosed } from './fail-closed.js';
 import type { Guard } from './guard.js';
-import { keeperFor } from './keeper.js';
+import { keeperFor, type BulkRevoked, type TokenOwner } from './keeper.js';
 import { PolicyRuntime, type Issued } from './runtime.js';
 import type { Policy } from './policy/types.js';
 import type { Clock, EngineObserver, Outcome, Random, Reply, ReplyEncoder, Store, TokenRecord, TokenRequest, VerifyExpectations } from './ports.js';
@@ -11,6 +11,7 @@ import type { InfoRoute, Verified } from './ports.js';
 import type { PluginRegistry } from './registry.js';
 
 export type { Issued } from './runtime.js';
+export type { BulkRevoked, TokenOwner } from './keeper.js';
 
 /**
  * A set of compiled policies (their runtimes); swapped as a whole on reload. A host pins the
@@ -110,7 +111,7 @@ export class Engine {
       }
       if (guard !== undefined) guards.push(guard);
     }
-    const keeper = keeperFor(policy.id, style, store, clock);
+    const keeper = keeperFor(policy, style, store, clock);
     return new PolicyRuntime(policy, { style, encoders, guards, keeper, clock, random });
   }
 
@@ -166,6 +167,15 @@ export class Engine {
   async revoke(token: string, policyId?: string): Promise<boolean> {
     const found = await this.#find(token, policyId);
     return found === undefined ? false : found[0].revoke(token);
+  }
+
+  /**
+   * Bulk revocation: every token of a credential or a subject under policy `policyId` issued
+   * until now. Opaque sessions are deleted (`{ revoked: n }`); self-contained tokens are refused
+   * from now on by a "not before" stamp (`{ notBefore }`). See docs/revocation.md.
+   */
+  revokeAll(policyId: string, owner: TokenOwner): Promise<BulkRevoked> {
+    return this.#set.get(policyId).revokeAll(owner);
   }
 
   /** RFC 7662: what the token is, or `{ active: false }`. Does not use up single-use tokens. */

@@ -279,6 +279,12 @@ export class MetricsUnauthorizedError extends TokenSmithError {
   }
 }
 
+/** A bulk revocation (by credential or subject) asked of a store that cannot do it (an outside store without `BulkRevocation`). */
+export class RevokeUnsupportedError extends TokenSmithError {
+  readonly code = 'ERR_REVOKE_UNSUPPORTED';
+  override readonly status = 400;
+}
+
 /** The store could not be reached; nothing was issued. */
 export class StoreUnavailableError extends TokenSmithError {
   readonly code = 'ERR_STORE_UNAVAILABLE';

@@ -5,6 +5,7 @@ import type { Store } from './ports.js';
 const REQUEST_METHODS = [
   'put', 'putIfAbsent', 'get', 'delete', 'consume', 'increment', 'deny', 'isDenied', 'ttl',
   'putRecord', 'getRecord', 'consumeRecord', 'roomForCounters', 'indexAdd', 'indexList', 'indexRemove',
+  'indexSession', 'revokeSessions', 'stampNotBefore', 'notBefore',
 ] as const;
 
 /** What the engine is told about store failures (for metrics and warnings). */

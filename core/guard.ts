@@ -108,7 +108,7 @@ export type GuardHook = (typeof GUARD_HOOKS)[number];
 
 /**
  * A guard plugin: one rule, described once. Bound under `TYPES.Guard` and listed by name in the
- * module's manifest (`guards`).
+ * module's manifest (`guards`). The built-in `plugins/guards/max-uses` in short:
  *
  * @example
  * ```ts

@@ -4,7 +4,7 @@
  * `tokensmith/server`, the conformance kit `tokensmith/testkit`. Everything else is internal
  * and may change in any release.
  */
-export { Engine, type PolicySet, type Issued, type Introspection } from './engine.js';
+export { Engine, type PolicySet, type Issued, type Introspection, type BulkRevoked, type TokenOwner } from './engine.js';
 export type { PolicyRuntime } from './runtime.js';
 export { GUARD_HOOKS, type Guard, type GuardDeps, type GuardHook, type GuardPlugin, type IssueAttempt, type VerifyAttempt, type JsonSchema } from './guard.js';
 export { assemble, type AssembleOptions, type Assembly } from './container.js';
@@ -17,11 +17,11 @@ export { TYPES } from './ids.js';
 export { SystemClock, ManualClock } from './clock.js';
 export { CryptoRandom } from './random.js';
 export { parseDuration, formatDuration, DURATION_PATTERN } from './duration.js';
-export { encodesVerified, hasInfoRoutes, isSelfContained } from './ports.js';
+export { encodesVerified, hasBulkRevocation, hasInfoRoutes, isSelfContained } from './ports.js';
 export type {
   Clock, Random, Store, StoreFactory, TokenRequest, GrantRequest, Grant, TokenRecord, VerifyExpectations, StyleInstance,
   SelfContainedStyle, MintedToken, TokenStyle, Outcome, Reply, ReplyEncoder, StyleManifest, PluginManifest, Logger,
-  EngineObserver, InfoRoutes, InfoRoute, Verified, VerifiedEncoder,
+  EngineObserver, InfoRoutes, InfoRoute, Verified, VerifiedEncoder, BulkRevocation, SessionOwner,
 } from './ports.js';
 export {
   TokenSmithError, isTokenSmithError, hasCode, formatPolicyIssue, PolicyInvalidError, PluginUnknownError, PluginLoadError,
@@ -30,7 +30,7 @@ export {
   ScopeNotAllowedError, IpBindingError, TokenMalformedError, TokenAlgorithmError, TokenKeyUnknownError,
   TokenSignatureError, TokenExpiredError, TokenClaimError, TokenRevokedError, TokenReusedError, TokenUnknownError,
   TokenMissingError, TokenUndecryptableError, TokenContextMismatchError, TokenAddressMismatchError, TokenCredentialMismatchError, TokenScopeError, AdminUnauthorizedError,
-  MetricsUnauthorizedError,
+  MetricsUnauthorizedError, RevokeUnsupportedError,
   StoreUnavailableError, StoreFullError, StoreOptionsInvalidError, NotFoundError, MethodNotAllowedError, BodyTooLargeError, BodyInvalidError,
   InternalError,
   type ErrorDetails, type PolicyIssue, type ErrorCode,

@@ -119,6 +119,40 @@ export function hasExpiringIndex(store: Store): store is Store & ExpiringIndex {
   return typeof (store as Partial<ExpiringIndex>).indexAdd === 'function';
 }
 
+/** Whose opaque sessions a bulk revocation names: a credential's, or a subject's (sessions with no credential id). */
+export type SessionOwner = { readonly policyId: string; readonly credentialId: string } | { readonly policyId: string; readonly subject: string };
+
+/**
+ * An optional store ability, for bulk revocation (`POST /revoke` by `credential_id` or `sub`).
+ * Implemented by the memory and Redis stores; a store without it issues and verifies as before,
+ * and a bulk revocation through it is refused. Each method touches one key, so that a store
+ * sharded by key (Redis Cluster) serves it from one shard.
+ *
+ * - Opaque sessions: `revokeSessions` deletes every live session of an owner. A store that
+ *   finds them by reading its records (the memory store holds them as objects) needs nothing
+ *   more; a store that holds records as text keeps a list per owner, written on issue with
+ *   `indexSession` (Redis: a sorted set by expiry, dropping expired members as it goes).
+ * - Self-contained tokens: a **stamp set** holds "not before" instants by name
+ *   (`credential:…`, `subject:…`); a token issued at or before its owner's stamp is revoked.
+ */
+export interface BulkRevocation {
+  /** Lists the session kept at `key` under `owner` until `expiresAt` (ms epoch, the engine's clock). */
+  indexSession?(owner: SessionOwner, key: string, expiresAt: number): Promise<void>;
+  /** Deletes every live session of `owner` (for a subject: those with that subject and no credential id); how many. */
+  revokeSessions(owner: SessionOwner): Promise<number>;
+  /**
+   * Raises stamp `name` of the set at `key` to `at` (never lowers it), and keeps the set at
+   * least `ttlMs` from now.
+   */
+  stampNotBefore(key: string, name: string, at: number, ttlMs: number): Promise<void>;
+  /** The stamps `names` of the set at `key`, in that order (`undefined` where there is none). */
+  notBefore(key: string, names: readonly string[]): Promise<(number | undefined)[]>;
+}
+
+export function hasBulkRevocation(store: Store): store is Store & BulkRevocation {
+  return typeof (store as Partial<BulkRevocation>).revokeSessions === 'function';
+}
+
 /** Makes a store from the `--store` value (`memory`, `redis://…`). Bound `whenNamed(scheme)`. */
 export type StoreFactory = (url: string, deps: { clock: Clock }) => Store;
 

@@ -3,7 +3,7 @@ import { CredentialIndex } from './credentials.js';
 import { sha256Bytes } from './digest.js';
 import { chooseFormat } from './formats.js';
 import type { Guard, GuardHook, IssueAttempt, VerifyAttempt } from './guard.js';
-import type { TokenKeeper } from './keeper.js';
+import type { BulkRevoked, TokenKeeper, TokenOwner } from './keeper.js';
 import { tokenRecord } from './record.js';
 import type { Credential, Policy } from './policy/types.js';
 import type {
@@ -162,6 +162,11 @@ export class PolicyRuntime {
   /** Revokes a token of this policy; `false` when it is not one (or was already gone). */
   async revoke(token: string): Promise<boolean> {
     return this.#keeper.revoke(token, await this.inspect(token));
+  }
+
+  /** Revokes every token of a credential or subject issued until now (see `TokenKeeper.revokeAll`). */
+  revokeAll(owner: TokenOwner): Promise<BulkRevoked> {
+    return this.#keeper.revokeAll(owner);
   }
 
   /** The style's fixed informational routes for this policy (Melissa's `getversion`), if it has any. */

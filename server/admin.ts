@@ -5,6 +5,7 @@ import { AdminUnauthorizedError, RequestInvalidError } from '../core/errors.js';
 import { hasReadiness } from '../core/ports.js';
 import { lockoutRoutes } from './admin-lockouts.js';
 import { bearerMatcher } from './bearer.js';
+import { bulkRevocationOf, revokeInBulk } from './bulk-revoke.js';
 import type { RequestKind } from './metrics.js';
 import type { RequestState } from './require-token.js';
 
@@ -15,7 +16,7 @@ const noop = async (): Promise<void> => {};
 
 /**
  * The admin routes: `GET /healthz`, `GET /readyz`, RFC 7662 `POST /introspect` and RFC 7009
- * `POST /revoke`. A route that needs the admin secret asks for it through `authorize(action)`,
+ * `POST /revoke` (which also revokes every token of a credential or subject: `server/bulk-revoke.ts`). A route that needs the admin secret asks for it through `authorize(action)`,
  * so that what a credential may do is decided in one place.
  */
 export function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody: Middleware): Router {
@@ -60,6 +61,13 @@ export function adminRouter(engine: Engine, adminSecret: string | undefined, par
     ctx.set('cache-control', 'no-store');
   });
   router.post('/revoke', kind('revoke'), authorize('revoke'), async function revoke(ctx) {
+    const bulk = bulkRevocationOf((ctx.request as { body?: Record<string, unknown> }).body ?? {});
+    if (bulk !== undefined) {
+      ctx.body = await revokeInBulk(engine, bulk);
+      (ctx.state as RequestState).subjectPolicy = bulk.policy;
+      ctx.set('cache-control', 'no-store');
+      return;
+    }
     const { token, policy } = tokenOf(ctx);
     await engine.revoke(token, policy);
     ctx.status = 200; // RFC 7009 §2.2: also for tokens that were not valid

@@ -125,6 +125,24 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
   },
   {
+    name: 'revoke',
+    summary: 'revoke every token of a credential or subject (or one TOKEN), through a running server or directly in a shared store',
+    positionals: '[TOKEN]',
+    flags: [
+      { name: 'policy', type: 'string', arg: 'ID', required: true, help: 'the policy whose tokens are revoked (required)' },
+      { name: 'credential-id', type: 'string', arg: 'ID', help: 'revoke every token issued to this credential' },
+      { name: 'sub', type: 'string', arg: 'SUBJECT', help: 'revoke every token of this subject, whichever credential it was issued to' },
+      { name: 'url', type: 'string', arg: 'URL', env: 'TOKENSMITH_URL', help: 'a running server to call (POST URL/revoke with TOKENSMITH_ADMIN_SECRET)' },
+      { ...STORE, help: 'without --url: the store the servers share (redis://HOST:PORT/DB), changed directly' },
+      POLICIES, PLUGIN, HELP,
+    ],
+    env: [['TOKENSMITH_ADMIN_SECRET', 'the admin secret sent to the server with --url (never a flag: command lines are visible to other users)']],
+    notes: [
+      'Give one of --credential-id, --sub or TOKEN. Prints what was revoked as JSON (docs/revocation.md).',
+      'Exit 0: done; 1: refused or failed (the error code and message on stderr).',
+    ],
+  },
+  {
     name: 'help',
     summary: 'show help for a command',
     positionals: '[COMMAND]',

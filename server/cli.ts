@@ -18,6 +18,7 @@ import { assemble, storeNameOf } from '../core/container.js';
 import { builtinModules } from '../plugins/index.js';
 import type { MemoryStore } from '../plugins/stores/memory/index.js';
 import { loadPluginModule } from '../core/plugin-loader.js';
+import { revokeCommand } from './cli-revoke.js';
 import { UsageError, commandHelp, commandNamed, globalHelp, parseCommand, type Values } from './cli-spec.js';
 import { lockouts } from './cli-lockouts.js';
 import { drainable, settling } from './lifecycle.js';
@@ -127,6 +128,11 @@ export async function main(argv: readonly string[], io: CliIO, signal?: AbortSig
       }
       case 'lockouts':
         return await lockouts(positionals, values, io, async () => bootChecked(await commonOf(values, io), io));
+      case 'revoke':
+        return await revokeCommand(values, positionals, io, async () => {
+          const booted = await bootChecked(await commonOf(values, io), io);
+          return { engine: booted.engine, close: () => booted.store.close() };
+        });
       default: {
         const policy = text('policy');
         if (policy === undefined) throw new UsageError(`${spec.name} needs --policy ID`, spec.name);

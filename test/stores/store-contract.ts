@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ManualClock } from '../../core/clock.js';
-import { hasExpiringIndex, type ExpiringIndex, type Store } from '../../core/ports.js';
+import { hasBulkRevocation, hasExpiringIndex, holdsRecords, type BulkRevocation, type ExpiringIndex, type Store } from '../../core/ports.js';
+import { encodeRecord, tokenRecord } from '../../core/record.js';
 
 /** How a store under test is made, and whether it can follow a manual clock. */
 export interface StoreSetup {
@@ -204,6 +205,87 @@ export function describeStoreContract(name: string, setup: StoreSetup): void {
       it('keeps every one of 100 concurrent adds', async () => {
         await Promise.all(Array.from({ length: 100 }, (_, i) => index.indexAdd('p:locks', `m${i}`, String(i), 10 * unit)));
         expect(await index.indexList('p:locks', 1000)).to.have.length(100);
+      });
+    });
+
+    describe('bulk revocation (BulkRevocation)', () => {
+      /** The store's bulk revocation ability: every built-in store has it. */
+      const bulk = (): Store & BulkRevocation => {
+        if (!hasBulkRevocation(store)) throw new Error(`${name} has no BulkRevocation`);
+        return store;
+      };
+
+      /** Keeps an opaque session as the engine does: a record (as an object or as text), listed under its owner where the store keeps lists. */
+      const keep = async (key: string, fields: { policyId?: string; credentialId?: string; subject?: string }, lifetime = 10 * unit) => {
+        const s = bulk();
+        const record = tokenRecord({ tokenId: key, policyId: fields.policyId ?? 'p', scopes: [], issuedAt: clock.now(), expiresAt: clock.now() + lifetime, ...fields });
+        if (holdsRecords(s)) await s.putRecord(key, record, lifetime);
+        else await s.put(key, encodeRecord(record), lifetime);
+        const owner = record.credentialId !== undefined ? { policyId: record.policyId, credentialId: record.credentialId } : { policyId: record.policyId, subject: record.subject as string };
+        await s.indexSession?.(owner, key, record.expiresAt);
+      };
+      const held = async (key: string) => (holdsRecords(store) ? (await store.getRecord(key)) !== undefined : (await store.get(key)) !== undefined);
+
+      it('deletes every live session of a credential, says how many, and leaves other credentials’ and policies’ sessions', async () => {
+        const s = bulk();
+        for (const key of ['p:token:a', 'p:token:b', 'p:token:c']) await keep(key, { credentialId: '42', subject: 'u' });
+        await keep('p:token:other', { credentialId: '7' });
+        await keep('q:token:same-id', { policyId: 'q', credentialId: '42' });
+        await s.delete('p:token:b'); // revoked alone (or used up) before
+        expect(await s.revokeSessions({ policyId: 'p', credentialId: '42' })).to.equal(2);
+        expect(await held('p:token:a')).to.equal(false);
+        expect(await held('p:token:c')).to.equal(false);
+        expect(await held('p:token:other'), 'another credential’s session').to.equal(true);
+        expect(await held('q:token:same-id'), 'another policy’s session of the same credential id').to.equal(true);
+        expect(await s.revokeSessions({ policyId: 'p', credentialId: '42' }), 'nothing left').to.equal(0);
+        expect(await s.revokeSessions({ policyId: 'p', credentialId: 'none' }), 'a credential with no session').to.equal(0);
+      });
+
+      it('deletes a subject’s sessions that have no credential id, not those of a credential with that subject', async () => {
+        const s = bulk();
+        await keep('p:token:s1', { subject: 'u' });
+        await keep('p:token:s2', { subject: 'u' });
+        await keep('p:token:c9', { credentialId: '9', subject: 'u' });
+        expect(await s.revokeSessions({ policyId: 'p', subject: 'u' })).to.equal(2);
+        expect(await held('p:token:c9')).to.equal(true);
+      });
+
+      it('counts a session only while it lives: a key written again later under its name is not deleted', async () => {
+        const s = bulk();
+        await keep('p:token:short', { credentialId: '9' }, 2 * unit);
+        await pass(3 * unit);
+        await s.put('p:token:short', 'not a session of credential 9', 10 * unit);
+        expect(await s.revokeSessions({ policyId: 'p', credentialId: '9' })).to.equal(0);
+        expect(await s.get('p:token:short')).to.equal('not a session of credential 9');
+      });
+
+      it('keeps "not before" stamps by name, raised and never lowered, until the set expires', async () => {
+        const s = bulk();
+        const t = clock.now();
+        expect(await s.notBefore('{p}:not-before', ['credential:42', 'subject:u'])).to.deep.equal([undefined, undefined]);
+        await s.stampNotBefore('{p}:not-before', 'credential:42', t, 5 * unit);
+        await s.stampNotBefore('{p}:not-before', 'credential:42', t - 1000, 5 * unit);
+        await s.stampNotBefore('{p}:not-before', 'subject:u', t + 1000, 5 * unit);
+        expect(await s.notBefore('{p}:not-before', ['credential:42', 'credential:7', 'subject:u'])).to.deep.equal([t, undefined, t + 1000]);
+        await s.stampNotBefore('{p}:not-before', 'credential:42', t + 2000, 5 * unit);
+        expect(await s.notBefore('{p}:not-before', ['credential:42'])).to.deep.equal([t + 2000]);
+        await pass(6 * unit);
+        expect(await s.notBefore('{p}:not-before', ['credential:42', 'subject:u']), 'after the set’s lifetime').to.deep.equal([undefined, undefined]);
+      });
+
+      it('refuses every bulk revocation call after closing with ERR_STORE_UNAVAILABLE', async () => {
+        const s = bulk();
+        await s.close();
+        const calls: [string, () => Promise<unknown>][] = [
+          ['revokeSessions', () => s.revokeSessions({ policyId: 'p', credentialId: '1' })],
+          ['stampNotBefore', () => s.stampNotBefore('n', 'credential:1', clock.now(), unit)],
+          ['notBefore', () => s.notBefore('n', ['credential:1'])],
+        ];
+        for (const [method, call] of calls) {
+          const error = await call().then(() => undefined, (err: unknown) => err);
+          expect((error as { code?: unknown } | undefined)?.code, method).to.equal('ERR_STORE_UNAVAILABLE');
+        }
+        store = await setup.create(clock); // for afterEach
       });
     });
 

@@ -11,14 +11,22 @@ const ALICE = { client_id: 'alice', client_secret: 'alice-secret-0001' };
 const ELECTA = { CID: '123456', AppKey: 'token-at-rest-appkey-0123456789' };
 const MELISSA = 'token-at-rest-licence-0123';
 
-/** Every key the store holds under its prefix, with its value (strings only: the store writes nothing else). */
+/**
+ * Every key the store holds under its prefix, with its value: a string as it is; a bulk
+ * revocation index (a sorted set of session keys) and a stamp set (a hash) as their members joined.
+ */
 async function everything(redis: Redis): Promise<Map<string, string>> {
   const held = new Map<string, string>();
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', 'tokensmith:*', 'COUNT', 1000);
     cursor = next;
-    for (const key of keys) held.set(key, (await redis.get(key)) ?? '');
+    for (const key of keys) {
+      const type = await redis.type(key);
+      if (type === 'zset') held.set(key, (await redis.zrange(key, 0, -1)).join(' '));
+      else if (type === 'hash') held.set(key, Object.entries(await redis.hgetall(key)).flat().join(' '));
+      else held.set(key, (await redis.get(key)) ?? '');
+    }
   } while (cursor !== '0');
   return held;
 }
@@ -65,6 +73,8 @@ describe('the store at rest (real redis-server on loopback): no usable token, no
     for (const [policy, token] of [['fixture', issued[0]], ['electa', issued[1]], ['melissa', issued[2]]] as const) {
       expect(held.has(`tokensmith:${policy}:token:${sha256(token as string)}`), `${policy}: the session under its digest`).to.equal(true);
     }
+    // Bulk revocation lists each session of a credential under its digest too (an index, a sorted set).
+    expect(held.get(`tokensmith:{electa:credential:${ELECTA.CID}}:sessions`)).to.equal(`electa:token:${sha256(issued[1] as string)}`);
     const forbidden = [...issued, ...issued.map((t) => t.toLowerCase()), ALICE.client_secret, ELECTA.AppKey, MELISSA, 'wrong-secret-alice-0001', 'wrong-licence-melissa-0001'];
     for (const [key, value] of held) {
       for (const text of forbidden) {

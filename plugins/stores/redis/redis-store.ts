@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { SystemClock } from '../../../core/clock.js';
 import { StoreUnavailableError } from '../../../core/errors.js';
-import type { Clock, ExpiringIndex, IndexEntry, Store } from '../../../core/ports.js';
+import type { BulkRevocation, Clock, ExpiringIndex, IndexEntry, SessionOwner, Store } from '../../../core/ports.js';
 
 /**
  * `INCR` within a window that starts at the first increment; a counter rewritten by `put`
@@ -76,6 +76,34 @@ interface IndexCommands {
   tsIndexRemove(when: string, values: string, member: string): Promise<number>;
 }
 
+/**
+ * Bulk revocation's index of an owner's sessions: a sorted set of keys scored by their expiry
+ * (on the engine's clock, `ARGV[2]`). Each addition drops the members already expired
+ * (`ARGV[3]` is now) and keeps the set as long as its longest-lived member (`ARGV[4]` ms).
+ */
+const SESSION_INDEX_ADD = `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end`;
+
+/** Takes the index's members not yet expired (`ARGV[1]` is now) and deletes the index, in one step. */
+const SESSION_INDEX_TAKE = `
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+redis.call('DEL', KEYS[1])
+return members`;
+
+/** Raises stamp `ARGV[1]` of the hash to `ARGV[2]` (never lowers it); keeps the hash at least `ARGV[3]` ms. */
+const STAMP = `
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if current == nil or current < tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end`;
+
 export interface RedisStoreOptions {
   /** Prepended to every key (default `tokensmith:`), so several deployments can share a Redis. */
   prefix?: string;
@@ -101,7 +129,7 @@ export interface RedisStoreOptions {
  * await store.put('k', 'v', 60_000);
  * ```
  */
-export class RedisStore implements Store, ExpiringIndex {
+export class RedisStore implements Store, ExpiringIndex, BulkRevocation {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #clock: Clock;
@@ -129,6 +157,9 @@ export class RedisStore implements Store, ExpiringIndex {
     this.#redis.defineCommand('tsIndexAdd', { numberOfKeys: 2, lua: INDEX_ADD });
     this.#redis.defineCommand('tsIndexList', { numberOfKeys: 2, lua: INDEX_LIST });
     this.#redis.defineCommand('tsIndexRemove', { numberOfKeys: 2, lua: INDEX_REMOVE });
+    this.#redis.defineCommand('tsSessionIndexAdd', { numberOfKeys: 1, lua: SESSION_INDEX_ADD });
+    this.#redis.defineCommand('tsSessionIndexTake', { numberOfKeys: 1, lua: SESSION_INDEX_TAKE });
+    this.#redis.defineCommand('tsStamp', { numberOfKeys: 1, lua: STAMP });
     // Errors surface on the calls; an unhandled 'error' event would crash the host.
     this.#redis.on('error', () => {});
   }
@@ -194,6 +225,34 @@ export class RedisStore implements Store, ExpiringIndex {
     return (await this.#index.tsIndexRemove(...this.#indexKeys(index), member)) > 0;
   }
 
+  async indexSession(owner: SessionOwner, key: string, expiresAt: number): Promise<void> {
+    const now = this.#clock.now();
+    const redis = this.#client as unknown as { tsSessionIndexAdd(key: string, ...args: (string | number)[]): Promise<unknown> };
+    await redis.tsSessionIndexAdd(this.#indexKey(owner), key, expiresAt, now, Math.max(1, Math.ceil(expiresAt - now)));
+  }
+
+  /**
+   * The owner's list is taken in one step; its sessions are then deleted one command each, not
+   * in one script, because they live on other hash slots than the list (a cluster serves one
+   * slot per script).
+   */
+  async revokeSessions(owner: SessionOwner): Promise<number> {
+    const redis = this.#client as unknown as { tsSessionIndexTake(key: string, now: number): Promise<string[]> };
+    const members = await redis.tsSessionIndexTake(this.#indexKey(owner), this.#clock.now());
+    const deleted = await Promise.all(members.map((member) => this.#client.del(this.#prefix + member)));
+    return deleted.reduce((sum, n) => sum + n, 0);
+  }
+
+  async stampNotBefore(key: string, name: string, at: number, ttlMs: number): Promise<void> {
+    const redis = this.#client as unknown as { tsStamp(key: string, ...args: (string | number)[]): Promise<unknown> };
+    await redis.tsStamp(this.#prefix + key, name, Math.floor(at), Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async notBefore(key: string, names: readonly string[]): Promise<(number | undefined)[]> {
+    const values = await this.#client.hmget(this.#prefix + key, ...names);
+    return values.map((value) => (value === null ? undefined : Number(value)));
+  }
+
   async ttl(key: string): Promise<number | undefined> {
     const left = await this.#client.pttl(this.#prefix + key);
     return left === -2 ? undefined : left === -1 ? Number.MAX_SAFE_INTEGER : left;
@@ -212,6 +271,12 @@ export class RedisStore implements Store, ExpiringIndex {
 
   get #index(): IndexCommands {
     return this.#client as unknown as IndexCommands;
+  }
+
+  /** The list of an owner's sessions: one key, its hash tag the owner (`{policy:credential:id}:sessions`). */
+  #indexKey(owner: SessionOwner): string {
+    const who = 'credentialId' in owner ? `credential:${owner.credentialId}` : `subject:${owner.subject}`;
+    return `${this.#prefix}{${owner.policyId}:${who}}:sessions`;
   }
 
   /** The client, for a store still open: a closed one refuses calls with a stable code. */
