@@ -56,7 +56,8 @@ export const lockoutGuard: GuardPlugin = {
         const { keys = [], counted = [] } = attempt.noted<{ keys: string[]; counted: string[] }>('lockout') ?? {};
         if (!keys.length) return;
         if (attempt.credential === undefined) {
-          const locked = await lockout.fail(policy, keys, lockoutStarted);
+          const started = (key: string) => lockoutStarted({ request: attempt.request, credentialId: attempt.asked.credentialId, subject: LockoutGuard.subjectOf(key) });
+          const locked = await lockout.fail(policy, keys, started);
           if (locked !== undefined) throw locked;
         } else if (counted.length) {
           await lockout.succeed(policy, counted, attempt.request);

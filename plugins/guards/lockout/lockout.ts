@@ -66,6 +66,11 @@ export class LockoutGuard {
     this.#store = store;
   }
 
+  /** What a key of {@link LockoutGuard.keys} counts: a credential (or secret) or an address. */
+  static subjectOf(key: string): 'credential' | 'address' {
+    return key.includes(':lockout:a:') ? 'address' : 'credential';
+  }
+
   /** Store keys for this policy and subject (empty when the policy has no lockout). */
   keys(policy: Policy, subject: LockoutSubject): string[] {
     const lockout = policy.lockout;
@@ -106,9 +111,9 @@ export class LockoutGuard {
 
   /**
    * Counts one failure; returns the `LockedOutError` to throw when this attempt is past the
-   * threshold. `engaged` is called once per key whose lock this attempt starts.
+   * threshold. `engaged` is called once per key whose lock this attempt starts, with that key.
    */
-  async fail(policy: Policy, keys: readonly string[], engaged?: () => void): Promise<LockedOutError | undefined> {
+  async fail(policy: Policy, keys: readonly string[], engaged?: (key: string) => void): Promise<LockedOutError | undefined> {
     const lockout = policy.lockout;
     if (lockout === undefined) return undefined;
     let past: LockedOutError | undefined;
@@ -116,7 +121,7 @@ export class LockoutGuard {
       const { count } = await this.#store.increment(key, lockout.windowMs);
       if (count === lockout.threshold) {
         await this.#store.put(key, String(count), lockout.durationMs);
-        engaged?.();
+        engaged?.(key);
       } else if (count > lockout.threshold) {
         past = this.#locked(policy, (await this.#store.ttl(key)) ?? lockout.durationMs);
       }
