@@ -414,7 +414,7 @@ async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSi
   const metricsEndpoint = metricsMode === 'off' ? 'off' : metricsSecret ? { secret: metricsSecret } : metricsMode === 'admin' ? 'admin' : 'open';
   const metrics = new Metrics({ processMetrics: true });
   let audit: AuditTrail | undefined;
-  let app;
+  let app: ReturnType<typeof createApp>;
   try {
     if (auditTarget !== undefined) {
       const sink = await openAuditSink(auditTarget, logDestination, logger);
