@@ -185,8 +185,7 @@ export class Engine {
 
   /** RFC 7009: revokes the token; `false` when it was not a valid token of any (or the given) policy. */
   async revoke(token: string, policyId?: string): Promise<boolean> {
-    const found = await this.#find(token, policyId);
-    return found === undefined ? false : found[0].revoke(token);
+    return (await this.revokeRecord(token, policyId)) !== undefined;
   }
 
   /** As {@link Engine.revoke}, saying what was revoked (for the audit trail): its policy and record, or `undefined`. */
