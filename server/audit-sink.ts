@@ -41,10 +41,17 @@ export async function auditFile(path: string, logger: Logger, maxBuffer = AUDIT_
   const trouble = troubleReporter(logger);
   sonic.on('drop', () => trouble('dropped'));
   sonic.on('error', (err: NodeJS.ErrnoException) => trouble('failed', err.code));
+  // A reopen waits for the write in flight; ending the stream before it is done would abandon
+  // the reopen and never close, so `close` waits for it first.
+  let reopened: Promise<unknown> = Promise.resolve();
   return {
     write: (line) => void sonic.write(line),
-    reopen: () => sonic.reopen(),
+    reopen: () => {
+      reopened = once(sonic, 'ready').catch(() => undefined);
+      sonic.reopen();
+    },
     close: async () => {
+      await reopened;
       const closed = once(sonic, 'close');
       sonic.end();
       await closed;

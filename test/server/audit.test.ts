@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../core/clock.js';
@@ -184,6 +184,20 @@ describe('server/audit-sink: the audit file', () => {
     expect(lines.pop()).to.equal('');
     expect(lines).to.have.length(2000);
     expect(lines.every((l) => (JSON.parse(l) as Line).token_id?.startsWith('hmac-sha256:'))).to.equal(true);
+  });
+
+  it('reopens the file after log rotation moved it (SIGHUP in serve): later lines go to a new file', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ts-audit-')), 'audit.log');
+    const trail = new AuditTrail({ sink: await auditFile(path, { info() {}, warn() {}, error() {} }), key: AUDIT_KEY });
+    trail.record('admin.call', { actor: 'before' });
+    // The first line is already being written (the sink starts a write at once): it ends in the moved file.
+    renameSync(path, `${path}.1`);
+    trail.reopen();
+    trail.record('admin.call', { actor: 'after' });
+    await trail.close();
+    const actors = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Line)['actor']);
+    expect(actors(`${path}.1`)).to.deep.equal(['before']);
+    expect(actors(path)).to.deep.equal(['after']);
   });
 
   it('refuses a path it cannot open, with the reason', async () => {
