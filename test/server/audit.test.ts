@@ -200,6 +200,18 @@ describe('server/audit-sink: the audit file', () => {
     expect(actors(path)).to.deep.equal(['after']);
   });
 
+  it('drops whole lines, and says so in the log, rather than holding more than its bound in memory', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'ts-audit-')), 'audit.log');
+    const errors: object[] = [];
+    const trail = new AuditTrail({ sink: await auditFile(path, { info() {}, warn() {}, error: (o) => void errors.push(o) }, 1024), key: AUDIT_KEY });
+    for (let i = 0; i < 200; i++) trail.record('admin.call', { actor: 'ops', action: 'introspect', outcome: 'ok', n: i });
+    await trail.close();
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    expect(lines.length).to.be.greaterThan(0).and.lessThan(200);
+    expect(lines.every((l) => (JSON.parse(l) as Line).event === 'admin.call')).to.equal(true);
+    expect(errors).to.deep.equal([{ warning: 'audit', dropped: 1, failed: 0 }]);
+  });
+
   it('refuses a path it cannot open, with the reason', async () => {
     const notADirectory = join(mkdtempSync(join(tmpdir(), 'ts-audit-')), 'file');
     writeFileSync(notADirectory, '');
