@@ -4,9 +4,9 @@ import { encoderNameFor } from './formats.js';
 import { failClosed } from './fail-closed.js';
 import type { Guard } from './guard.js';
 import { keeperFor, type BulkRevoked, type TokenOwner } from './keeper.js';
-import { PolicyRuntime, type Issued } from './runtime.js';
+import { PolicyRuntime, type IssueEvents, type Issued } from './runtime.js';
 import type { Policy } from './policy/types.js';
-import type { Clock, EngineObserver, Outcome, Random, Reply, ReplyEncoder, Store, TokenRecord, TokenRequest, VerifyExpectations } from './ports.js';
+import type { Clock, EngineObserver, LockStarted, Outcome, Random, Reply, ReplyEncoder, Store, TokenRecord, TokenRequest, VerifyExpectations } from './ports.js';
 import type { InfoRoute, Verified } from './ports.js';
 import type { PluginRegistry } from './registry.js';
 
@@ -67,6 +67,8 @@ export class Engine {
   #set: PolicySet = new PolicySet([]);
   #generation = 0;
   readonly #observers = new Set<EngineObserver>();
+  /** The observers that listen to issue outcomes; runtimes ask `listening` per request. */
+  readonly #issueEvents: IssueEvents & { listening: boolean };
 
   constructor(deps: { store: Store; clock: Clock; random: Random; registry: PluginRegistry }) {
     this.#store = deps.store;
@@ -74,6 +76,16 @@ export class Engine {
     this.#clock = deps.clock;
     this.#random = deps.random;
     this.#registry = deps.registry;
+    const observers = this.#observers;
+    this.#issueEvents = {
+      listening: false,
+      issued(policyId, request, record) {
+        for (const observer of observers) quietly(() => observer.issued?.(policyId, request, record));
+      },
+      refused(policyId, request, error, credentialId) {
+        for (const observer of observers) quietly(() => observer.refused?.(policyId, request, error, credentialId));
+      },
+    };
   }
 
   /**
@@ -82,7 +94,16 @@ export class Engine {
    */
   observe(observer: EngineObserver): () => void {
     this.#observers.add(observer);
-    return () => this.#observers.delete(observer);
+    this.#heard();
+    return () => {
+      this.#observers.delete(observer);
+      this.#heard();
+    };
+  }
+
+  /** Whether issue requests must tell their outcome: only while an observer listens for it. */
+  #heard(): void {
+    this.#issueEvents.listening = [...this.#observers].some((o) => o.issued !== undefined || o.refused !== undefined);
   }
 
   /** Makes every policy ready (styles instantiated, keys imported, guards made) without serving it yet. */
@@ -102,7 +123,7 @@ export class Engine {
       const name = encoderNameFor(policy.style, format, this.#registry.encoders) ?? format;
       encoders.set(format, this.#registry.encoder(name));
     }
-    const lockoutStarted = () => this.#notify('lockout', policy.id);
+    const lockoutStarted = (lock?: LockStarted) => this.#notify('lockout', policy.id, lock);
     const guards: Guard[] = [];
     for (const plugin of this.#registry.guardsInOrder) {
       const guard = plugin.create(policy, { store, clock, lockoutStarted });
@@ -112,7 +133,7 @@ export class Engine {
       if (guard !== undefined) guards.push(guard);
     }
     const keeper = keeperFor(policy, style, store, clock);
-    return new PolicyRuntime(policy, { style, encoders, guards, keeper, clock, random });
+    return new PolicyRuntime(policy, { style, encoders, guards, keeper, clock, random, events: this.#issueEvents });
   }
 
   /** Serves `set` from now on; calls already running finish on the set they started with. */
@@ -165,8 +186,14 @@ export class Engine {
 
   /** RFC 7009: revokes the token; `false` when it was not a valid token of any (or the given) policy. */
   async revoke(token: string, policyId?: string): Promise<boolean> {
+    return (await this.revokeRecord(token, policyId)) !== undefined;
+  }
+
+  /** As {@link Engine.revoke}, saying what was revoked (for the audit trail): its policy and record, or `undefined`. */
+  async revokeRecord(token: string, policyId?: string): Promise<{ policyId: string; record: TokenRecord } | undefined> {
     const found = await this.#find(token, policyId);
-    return found === undefined ? false : found[0].revoke(token);
+    if (found === undefined || !(await found[0].revoke(token))) return undefined;
+    return { policyId: found[0].policy.id, record: found[1] };
   }
 
   /**
@@ -228,17 +255,26 @@ export class Engine {
     return undefined;
   }
 
-  #notify(event: 'lockout', policyId: string): void;
+  #notify(event: 'lockout', policyId: string, lock?: LockStarted): void;
   #notify(event: 'storeError' | 'storeFull'): void;
-  #notify(event: 'lockout' | 'storeError' | 'storeFull', policyId?: string): void {
+  #notify(event: 'lockout' | 'storeError' | 'storeFull', policyId?: string, lock?: LockStarted): void {
     for (const observer of this.#observers) {
       try {
-        if (event === 'lockout') observer.lockout?.(policyId as string);
+        if (event === 'lockout') observer.lockout?.(policyId as string, lock);
         else if (event === 'storeFull') observer.storeFull?.();
         else observer.storeError?.();
       } catch {
         // An observer (metrics) must never change a request's outcome.
       }
     }
+  }
+}
+
+/** Calls an observer: what it throws must never change a request's outcome. */
+function quietly(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // ignored on purpose (see above)
   }
 }

@@ -270,6 +270,12 @@ export class AdminUnauthorizedError extends TokenSmithError {
   }
 }
 
+/** An admin credential was given for an action it may not do (`claim` names the action). */
+export class AdminForbiddenError extends TokenSmithError {
+  readonly code = 'ERR_ADMIN_FORBIDDEN';
+  override readonly status = 403;
+}
+
 /** `GET /metrics` was called without the metrics secret (when one is configured). */
 export class MetricsUnauthorizedError extends TokenSmithError {
   readonly code = 'ERR_METRICS_UNAUTHORIZED';

@@ -8,7 +8,7 @@
  * `create` returns a plain value (it runs once, at compile time).
  */
 import type { Credential, Policy } from './policy/types.js';
-import type { Clock, GrantRequest, Store, TokenRecord, TokenRequest, VerifyExpectations } from './ports.js';
+import type { Clock, GrantRequest, LockStarted, Store, TokenRecord, TokenRequest, VerifyExpectations } from './ports.js';
 
 /** A JSON Schema object (draft-07), as a guard or style declares it. */
 export type JsonSchema = Readonly<Record<string, unknown>>;
@@ -21,8 +21,8 @@ export interface GuardDeps {
    */
   readonly store: Store;
   readonly clock: Clock;
-  /** Tells the engine's observers (metrics) that this request started a lockout. */
-  readonly lockoutStarted: () => void;
+  /** Tells the engine's observers (metrics, audit) that this request started a lockout, and whose. */
+  readonly lockoutStarted: (lock?: LockStarted) => void;
 }
 
 /**

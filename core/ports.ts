@@ -359,16 +359,34 @@ export interface PluginManifest {
 }
 
 /**
- * Listens to engine events that no single request shows (`Engine.observe`), for metrics.
- * Called synchronously on the request's path: keep it cheap; what it throws is ignored.
+ * Listens to engine events (`Engine.observe`), for metrics and the audit trail. Called
+ * synchronously on the request's path: keep it cheap; what it throws is ignored. An issue
+ * request pays for `issued` and `refused` only while some observer has them.
  */
 export interface EngineObserver {
-  /** A failed attempt reached the policy's threshold and started a lock. */
-  lockout?(policyId: string): void;
+  /** A failed attempt reached the policy's threshold and started a lock; `lock` says whose (a guard may leave it out). */
+  lockout?(policyId: string, lock?: LockStarted): void;
+  /** A token was issued under `policyId`. */
+  issued?(policyId: string, request: TokenRequest, record: TokenRecord): void;
+  /**
+   * An issue request was refused: `error` is what was thrown (a `TokenSmithError` for every
+   * refusal on purpose); `credentialId` is the id as the caller sent it, when the style reads
+   * one (caller-chosen text, not proven).
+   */
+  refused?(policyId: string, request: TokenRequest, error: unknown, credentialId: string | undefined): void;
   /** A store call failed (the request fails closed with `ERR_STORE_UNAVAILABLE`). */
   storeError?(): void;
   /** The store had no room for what a request needed to keep (`ERR_STORE_FULL`); nothing was issued. */
   storeFull?(): void;
+}
+
+/** Whose lock a failed attempt started (see `EngineObserver.lockout`). */
+export interface LockStarted {
+  readonly request: TokenRequest;
+  /** The credential id as sent, when the style reads one. */
+  readonly credentialId: string | undefined;
+  /** What the lock counts: the credential (or a secret-only style's secret) or the client address. */
+  readonly subject: 'credential' | 'address';
 }
 
 /** Minimal structured logger (pino-compatible subset). Never pass secrets. */

@@ -26,6 +26,19 @@ export interface RuntimeParts {
   readonly keeper: TokenKeeper;
   readonly clock: Clock;
   readonly random: Random;
+  /** Who hears of each issue request's outcome (the engine's observers). Absent: nobody. */
+  readonly events?: IssueEvents;
+}
+
+/**
+ * Where a runtime tells the outcome of each issue request (the audit trail listens). Asked per
+ * request, so that a listener added later is heard; while `listening` is `false` an issue
+ * request pays for nothing more than that question.
+ */
+export interface IssueEvents {
+  readonly listening: boolean;
+  issued(policyId: string, request: TokenRequest, record: TokenRecord): void;
+  refused(policyId: string, request: TokenRequest, error: unknown, credentialId: string | undefined): void;
 }
 
 /** An issue request as the guards see it. */
@@ -80,6 +93,7 @@ export class PolicyRuntime {
   readonly #keeper: TokenKeeper;
   readonly #clock: Clock;
   readonly #random: Random;
+  readonly #events: IssueEvents | undefined;
 
   constructor(policy: Policy, parts: RuntimeParts) {
     this.policy = policy;
@@ -98,10 +112,40 @@ export class PolicyRuntime {
     this.#keeper = parts.keeper;
     this.#clock = parts.clock;
     this.#random = parts.random;
+    this.#events = parts.events;
   }
 
   /** Issues a token for a vendor request: the guards' hooks around the credential check, then the style mints it. */
-  async issue(request: TokenRequest): Promise<Issued> {
+  issue(request: TokenRequest): Promise<Issued> {
+    return this.#events?.listening ? this.#issueHeard(request, this.#events) : this.#issue(request);
+  }
+
+  /** {@link PolicyRuntime.issue}, telling `events` the outcome. */
+  async #issueHeard(request: TokenRequest, events: IssueEvents): Promise<Issued> {
+    let issued: Issued;
+    try {
+      issued = await this.#issue(request);
+    } catch (err) {
+      events.refused(this.policy.id, request, err, this.#claimedCredential(request));
+      throw err;
+    }
+    events.issued(this.policy.id, request, issued.record);
+    return issued;
+  }
+
+  /**
+   * The credential id a refused request named, read from it again: a refusal may come before
+   * the style read the request or after, and reading it here keeps the issue path as it is.
+   */
+  #claimedCredential(request: TokenRequest): string | undefined {
+    try {
+      return this.#style.readGrant(request).credentialId;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #issue(request: TokenRequest): Promise<Issued> {
     const { policy } = this;
     const hooks = this.#hooks;
     for (const guard of hooks.onRequest) await guard.onRequest?.(request);

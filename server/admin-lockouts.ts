@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
+import { auditAdmin } from './audit.js';
 import type { Engine } from '../core/engine.js';
 import { RequestInvalidError } from '../core/errors.js';
 import { DEFAULT_LIST_LIMIT, LockoutAdmin, MAX_LIST_LIMIT, type LockTarget } from '../plugins/guards/lockout/index.js';
@@ -40,8 +41,11 @@ export function lockoutRoutes(router: Router, engine: Engine, authorize: (action
     const value = body[name];
     if (typeof value !== 'string' || value === '' || value.length > 1024) throw new RequestInvalidError(`parameter ${name} must be non-empty text`, { policyId: policy.id, claim: name });
     const target: LockTarget = name === 'credential_id' ? { credentialId: value } : name === 'address' ? { address: value } : { fingerprint: value };
-    ctx.body = { policy: policy.id, unlocked: await admin.unlock(policy, target) };
+    const unlocked = await admin.unlock(policy, target);
+    ctx.body = { policy: policy.id, unlocked };
     ctx.set('cache-control', 'no-store');
+    const subject = unlocked.kind === 'address' ? 'address' : 'credential';
+    auditAdmin(ctx, 'lock.lifted', { policy: policy.id, credentialId: unlocked.credential_id, subject, address: unlocked.address ?? null });
   });
 }
 

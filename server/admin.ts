@@ -1,38 +1,71 @@
 import type { Context, Middleware } from 'koa';
 import Router from '@koa/router';
 import type { Engine } from '../core/engine.js';
-import { AdminUnauthorizedError, RequestInvalidError } from '../core/errors.js';
+import { AdminForbiddenError, AdminUnauthorizedError, MetricsUnauthorizedError, RequestInvalidError, isTokenSmithError } from '../core/errors.js';
 import { hasReadiness } from '../core/ports.js';
 import { lockoutRoutes } from './admin-lockouts.js';
-import { bearerMatcher } from './bearer.js';
+import { AdminCredentials, ADMIN_SECRET_NAME, mayDo, type AdminAction } from './admin-credentials.js';
+import { auditAdmin, type AdminState, type AuditTrail } from './audit.js';
+import { TrustedProxies } from './client-ip.js';
 import { bulkRevocationOf, revokeInBulk } from './bulk-revoke.js';
 import type { RequestKind } from './metrics.js';
-import type { RequestState } from './require-token.js';
+import { addressOf, type RequestState } from './require-token.js';
 
-/** What an admin call may do; each admin route asks for one. */
-export type AdminAction = 'introspect' | 'revoke' | 'lockouts' | 'metrics';
+export type { AdminAction } from './admin-credentials.js';
+
+export interface AdminOptions {
+  /** Where admin calls and what the routes did are recorded. Default: nowhere. */
+  readonly audit?: AuditTrail;
+  /** Peers whose `X-Forwarded-For` is believed, for the caller's address in the audit trail. */
+  readonly trustedProxies?: TrustedProxies;
+  /** Serves `GET /metrics` with `route`: open to all, or only to credentials allowed `metrics`. Default: no route. */
+  readonly metrics?: { readonly route: Middleware; readonly open: boolean };
+}
 
 const noop = async (): Promise<void> => {};
+const NO_PROXIES = new TrustedProxies([]);
 
 /**
  * The admin routes: `GET /healthz`, `GET /readyz`, RFC 7662 `POST /introspect` and RFC 7009
- * `POST /revoke` (which also revokes every token of a credential or subject: `server/bulk-revoke.ts`). A route that needs the admin secret asks for it through `authorize(action)`,
- * so that what a credential may do is decided in one place.
+ * `POST /revoke` (which also revokes every token of a credential or subject: `server/bulk-revoke.ts`). A route that needs an admin credential asks for it through
+ * `authorize(action)`, so that what a credential may do is decided in one place: no or a wrong
+ * secret is `ERR_ADMIN_UNAUTHORIZED` (401), a credential not allowed the action
+ * `ERR_ADMIN_FORBIDDEN` (403). Past it, `ctx.state.actor` names the credential, and
+ * `auditAdmin(ctx, event, fields)` records what the route did in the audit trail. A plain
+ * string is one credential allowed every action (`TOKENSMITH_ADMIN_SECRET`).
  */
-export function adminRouter(engine: Engine, adminSecret: string | undefined, parseBody: Middleware): Router {
+export function adminRouter(engine: Engine, credentials: AdminCredentials | string | undefined, parseBody: Middleware, options: AdminOptions = {}): Router {
   const router = new Router();
-  const isAdmin = bearerMatcher(adminSecret);
+  const admins = credentials instanceof AdminCredentials ? credentials : new AdminCredentials(credentials === undefined ? [] : [{ name: ADMIN_SECRET_NAME, secret: credentials, actions: 'all' }]);
+  const { audit } = options;
+  const trusted = options.trustedProxies ?? NO_PROXIES;
   const kind = (name: RequestKind): Middleware => async function markKind(ctx, next) {
     (ctx.state as RequestState).kind = name;
     await next();
   };
-  /** Refuses a call whose `Authorization` does not allow `action`, then reads the body. */
-  const authorize = (_action: AdminAction): Middleware => async function authorizeAdmin(ctx, next) {
-    if (!isAdmin(ctx.get('authorization'))) {
-      throw new AdminUnauthorizedError('admin secret missing or wrong');
+  /** Refuses a call whose `Authorization` does not allow `action`, then reads the body; records the call in the audit trail. */
+  const authorize = (action: AdminAction): Middleware => async function authorizeAdmin(ctx, next) {
+    const state = ctx.state as RequestState & AdminState;
+    const credential = admins.match(ctx.get('authorization'));
+    if (audit !== undefined) {
+      state.audit = audit;
+      addressOf(ctx, trusted);
     }
-    await parseBody(ctx, noop);
-    await next();
+    let outcome = 'ok';
+    try {
+      if (credential === undefined) {
+        throw action === 'metrics' ? new MetricsUnauthorizedError('metrics secret missing or wrong') : new AdminUnauthorizedError('admin secret missing or wrong');
+      }
+      state.actor = credential.name;
+      if (!mayDo(credential, action)) throw new AdminForbiddenError(`this admin credential may not ${action}`, { claim: action });
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') await parseBody(ctx, noop);
+      await next();
+    } catch (err) {
+      outcome = isTokenSmithError(err) ? err.code : 'ERR_INTERNAL';
+      throw err;
+    } finally {
+      auditAdmin(ctx, 'admin.call', { policy: state.subjectPolicy, action, outcome, tokenId: state.auditTokenId });
+    }
   };
   const tokenOf = (ctx: Context): { token: string; policy: string | undefined } => {
     const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
@@ -56,23 +89,31 @@ export function adminRouter(engine: Engine, adminSecret: string | undefined, par
   router.post('/introspect', kind('introspect'), authorize('introspect'), async function introspect(ctx) {
     const { token, policy } = tokenOf(ctx);
     const found = await engine.introspect(token, policy);
-    if (found.active) (ctx.state as RequestState).subjectPolicy = found['policy'] as string;
+    if (found.active) Object.assign(ctx.state as RequestState & AdminState, { subjectPolicy: found['policy'] as string, auditTokenId: found['jti'] as string });
     ctx.body = found;
     ctx.set('cache-control', 'no-store');
   });
   router.post('/revoke', kind('revoke'), authorize('revoke'), async function revoke(ctx) {
     const bulk = bulkRevocationOf((ctx.request as { body?: Record<string, unknown> }).body ?? {});
     if (bulk !== undefined) {
-      ctx.body = await revokeInBulk(engine, bulk);
+      const answer = await revokeInBulk(engine, bulk);
+      ctx.body = answer;
       (ctx.state as RequestState).subjectPolicy = bulk.policy;
+      const { policy: _policy, credential_id: credentialId, ...done } = answer;
+      auditAdmin(ctx, 'tokens.revoked', { policy: bulk.policy, ...(credentialId === undefined ? {} : { credentialId }), ...done });
       ctx.set('cache-control', 'no-store');
       return;
     }
     const { token, policy } = tokenOf(ctx);
-    await engine.revoke(token, policy);
+    const revoked = await engine.revokeRecord(token, policy);
+    if (revoked !== undefined) {
+      auditAdmin(ctx, 'token.revoked', { policy: revoked.policyId, credentialId: revoked.record.credentialId, tokenId: revoked.record.tokenId });
+    }
     ctx.status = 200; // RFC 7009 §2.2: also for tokens that were not valid
     ctx.body = '';
   });
   lockoutRoutes(router, engine, authorize);
+  const { metrics } = options;
+  if (metrics !== undefined) router.get('/metrics', ...(metrics.open ? [] : [authorize('metrics')]), metrics.route);
   return router;
 }

@@ -1,11 +1,12 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import type { Engine, PolicySet } from '../core/engine.js';
 import type { PolicyRuntime } from '../core/runtime.js';
-import { MethodNotAllowedError, MetricsUnauthorizedError, RequestInvalidError } from '../core/errors.js';
+import { MethodNotAllowedError, RequestInvalidError } from '../core/errors.js';
 import type { HttpMethod, IssueRoute, Policy } from '../core/policy/types.js';
 import type { Logger } from '../core/ports.js';
 import { adminRouter } from './admin.js';
-import { bearerMatcher } from './bearer.js';
+import { AdminCredentials, ADMIN_SECRET_NAME, METRICS_SECRET_NAME, type AdminCredential } from './admin-credentials.js';
+import type { AuditTrail } from './audit.js';
 import { bodyReader } from './body.js';
 import { TrustedProxies } from './client-ip.js';
 import { errorMiddleware, logEscapedErrors } from './error-middleware.js';
@@ -24,8 +25,15 @@ export interface AppOptions {
   readonly engine: Engine;
   /** Peers whose `X-Forwarded-For` is believed: addresses and CIDR ranges. Default: none. */
   readonly trustedProxies?: readonly string[];
-  /** Secret for `POST /introspect` and `POST /revoke` (`Authorization: Bearer …`). Unset = those refuse every call. */
+  /** Secret for `POST /introspect` and `POST /revoke` (`Authorization: Bearer …`): a credential named `admin-secret` allowed every action. */
   readonly adminSecret?: string;
+  /**
+   * Admin credentials, each with a name and the actions it may do (`--admin-credentials`; see
+   * `server/admin-credentials.ts`). With no credential and no `adminSecret`, admin routes refuse every call.
+   */
+  readonly adminCredentials?: readonly AdminCredential[];
+  /** The audit trail that admin calls are recorded in (watch the engine with it too: `audit.watch(engine)`). Default: none. */
+  readonly audit?: AuditTrail;
   /** Largest accepted request body (form or JSON). Default `16kb`. */
   readonly bodyLimit?: string;
   /** Where the per-request lines and unexpected errors go (a pino logger in `serve`). Default: nowhere. */
@@ -36,9 +44,11 @@ export interface AppOptions {
   readonly metrics?: Metrics;
   /**
    * `GET /metrics`: `open` (default; Prometheus convention, for a port that only the scraper
-   * reaches), `off` (no route), or `{ secret }` to require `Authorization: Bearer <secret>`.
+   * reaches), `off` (no route), `admin` (an admin credential allowed `metrics`), or `{ secret }`
+   * to also accept `Authorization: Bearer <secret>` (a credential named `metrics-secret` allowed
+   * only `metrics`).
    */
-  readonly metricsEndpoint?: 'open' | 'off' | { readonly secret: string };
+  readonly metricsEndpoint?: 'open' | 'off' | 'admin' | { readonly secret: string };
 }
 
 const SILENT: Logger = { info() {}, warn() {}, error() {} };
@@ -81,13 +91,16 @@ export function createApp(options: AppOptions): Koa {
   metrics.watch(engine);
   warnWhenStoreFull(engine, logger);
   const endpoint = options.metricsEndpoint ?? 'open';
-  const secrets = [options.adminSecret, typeof endpoint === 'object' ? endpoint.secret : undefined];
+  const admins = adminCredentialsOf(options);
 
   const routesFor = policyRouteTable(engine, trusted);
-  const admin = adminRouter(engine, options.adminSecret, parseBody);
-  if (endpoint !== 'off') admin.get('/metrics', metricsRoute(metrics, typeof endpoint === 'object' ? endpoint.secret : undefined));
+  const admin = adminRouter(engine, admins, parseBody, {
+    trustedProxies: trusted,
+    ...(options.audit === undefined ? {} : { audit: options.audit }),
+    ...(endpoint === 'off' ? {} : { metrics: { route: metricsRoute(metrics), open: endpoint === 'open' } }),
+  });
 
-  const scrub = scrubberFor(() => engine.served, secrets);
+  const scrub = scrubberFor(() => engine.served, admins.secrets);
   logEscapedErrors(app, logger, scrub);
   app.use(requestLog(logger, metrics, trusted));
   app.use(errorMiddleware(engine, logger, scrub));
@@ -208,16 +221,26 @@ async function protectedDemo(ctx: Context, _next: Next): Promise<void> {
   ctx.body = demoBody((ctx.state as RequestState).token);
 }
 
-/** `GET /metrics` in Prometheus text format; with a secret, only for `Authorization: Bearer <secret>`. */
-function metricsRoute(metrics: Metrics, secret: string | undefined): Middleware {
-  const allowed = secret === undefined ? () => true : bearerMatcher(secret);
+/** `GET /metrics` in Prometheus text format (the admin router asks for a credential first, unless it is open). */
+function metricsRoute(metrics: Metrics): Middleware {
   return async function serveMetrics(ctx) {
-    if (!allowed(ctx.get('authorization'))) {
-      throw new MetricsUnauthorizedError('metrics secret missing or wrong');
-    }
     ctx.body = await metrics.registry.metrics();
     ctx.type = metrics.registry.contentType;
     ctx.set('cache-control', 'no-store');
   };
 }
 
+/**
+ * Every admin credential the options give: the named ones, `adminSecret` (allowed every action)
+ * and the metrics secret (allowed `metrics` only; left out when it is the admin secret itself,
+ * which may scrape anyway).
+ */
+function adminCredentialsOf(options: AppOptions): AdminCredentials {
+  const { adminSecret, metricsEndpoint } = options;
+  const metricsSecret = typeof metricsEndpoint === 'object' ? metricsEndpoint.secret : undefined;
+  return new AdminCredentials([
+    ...(options.adminCredentials ?? []),
+    ...(adminSecret === undefined || adminSecret === '' ? [] : [{ name: ADMIN_SECRET_NAME, secret: adminSecret, actions: 'all' as const }]),
+    ...(metricsSecret === undefined || metricsSecret === adminSecret ? [] : [{ name: METRICS_SECRET_NAME, secret: metricsSecret, actions: ['metrics' as const] }]),
+  ]);
+}

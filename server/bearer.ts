@@ -2,17 +2,23 @@ import { timingSafeEqual } from 'node:crypto';
 import { sha256Bytes } from '../core/digest.js';
 
 /**
- * A constant-time check of `Authorization: Bearer <secret>`. Both sides are hashed first, so
- * neither the comparison nor its length leaks anything. With no secret configured, every
+ * A constant-time check of `Authorization: Bearer <secret>` against several secrets: the index
+ * of the secret the header carries, or -1. Both sides are hashed first, so neither a comparison
+ * nor its length leaks anything, and every secret is compared every time (no early exit), so
+ * the time taken says neither which secret matched nor whether one did. With no secrets, every
  * header is refused.
  *
- * @example const isAdmin = bearerMatcher(process.env.ADMIN_SECRET); isAdmin(ctx.get('authorization'))
+ * @example const which = bearerMatcher([opsSecret, scrapeSecret]); which(ctx.get('authorization')) // 0, 1 or -1
  */
-export function bearerMatcher(secret: string | undefined): (authorization: string) => boolean {
-  const expected = secret === undefined ? undefined : sha256Bytes(secret);
+export function bearerMatcher(secrets: readonly string[]): (authorization: string) => number {
+  const expected = secrets.map((secret) => sha256Bytes(secret));
   return (authorization) => {
     const given = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
     const digest = sha256Bytes(given ?? '');
-    return expected !== undefined && given !== undefined && timingSafeEqual(digest, expected);
+    let found = -1;
+    for (let i = 0; i < expected.length; i++) {
+      if (timingSafeEqual(digest, expected[i] as Buffer)) found = i;
+    }
+    return given === undefined ? -1 : found;
   };
 }

@@ -13,6 +13,9 @@ import { tokenRequestFrom } from '../core/request.js';
 import { hasReadiness, type Logger, type Store } from '../core/ports.js';
 import type { Policy } from '../core/policy/types.js';
 import { createApp } from './app.js';
+import { AdminCredentialsError, loadAdminCredentials, type AdminCredential } from './admin-credentials.js';
+import { AuditTrail } from './audit.js';
+import { MIN_AUDIT_KEY, auditFile, auditKey, auditStream, type AuditSink } from './audit-sink.js';
 import { boot, type Booted } from './bootstrap.js';
 import { assemble, storeNameOf } from '../core/container.js';
 import { builtinModules } from '../plugins/index.js';
@@ -22,7 +25,7 @@ import { revokeCommand } from './cli-revoke.js';
 import { UsageError, commandHelp, commandNamed, globalHelp, parseCommand, type Values } from './cli-spec.js';
 import { lockouts } from './cli-lockouts.js';
 import { drainable, settling } from './lifecycle.js';
-import { createLogger, flushLogger, type LogFormat } from './logging.js';
+import { createLogger, flushLogger, lineDestination, type LogFormat } from './logging.js';
 import { Metrics } from './metrics.js';
 import { reloader, watchPolicies } from './reload.js';
 
@@ -406,33 +409,61 @@ async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSi
   const level = (values['log-level'] as string | undefined) ?? 'info';
   if (!LEVELS.includes(level)) throw new UsageError(`--log-level takes one of ${LEVELS.join(', ')}, got "${level}"`, 'serve');
   const proxies = ((values['trust-proxy'] as string | undefined) ?? '').split(',').filter((s) => s.trim() !== '');
+  const auditTarget = values['audit'] as string | undefined;
+  const auditKeyText = io.env['TOKENSMITH_AUDIT_KEY'];
+  if (auditKeyText && auditKeyText.length < MIN_AUDIT_KEY) throw new UsageError(`TOKENSMITH_AUDIT_KEY must be at least ${MIN_AUDIT_KEY} characters`, 'serve');
+  const adminCredentials = adminCredentialsFrom(values['admin-credentials'] as string | undefined, io.env);
   const booted = await bootChecked(common, io);
-  const logger = createLogger({ ...(io.log ? { destination: io.log } : {}), level, format: format as LogFormat, colorize: io.stderrIsTTY === true && !io.log });
+  // Audit lines to stderr share the log's buffer, so that the two never cut into each other.
+  const logDestination = io.log ?? (auditTarget === 'stderr' ? lineDestination(2) : undefined);
+  const logger = createLogger({ ...(logDestination ? { destination: logDestination } : {}), level, format: format as LogFormat, colorize: io.stderrIsTTY === true && !io.log });
   const adminSecret = io.env['TOKENSMITH_ADMIN_SECRET'];
   const metricsSecret = io.env['TOKENSMITH_METRICS_SECRET'];
-  const metricsEndpoint = io.env['TOKENSMITH_METRICS'] === 'off' ? 'off' : metricsSecret ? { secret: metricsSecret } : 'open';
+  const metricsMode = io.env['TOKENSMITH_METRICS'];
+  const metricsEndpoint = metricsMode === 'off' ? 'off' : metricsSecret ? { secret: metricsSecret } : metricsMode === 'admin' ? 'admin' : 'open';
   const metrics = new Metrics({ processMetrics: true });
-  const app = createApp({
-    engine: booted.engine, trustedProxies: proxies, logger, metrics, metricsEndpoint, demo: values['demo'] === true, ...(adminSecret ? { adminSecret } : {}),
-  });
+  let audit: AuditTrail | undefined;
+  let app: ReturnType<typeof createApp>;
+  try {
+    if (auditTarget !== undefined) {
+      const sink = await openAuditSink(auditTarget, logDestination, logger);
+      audit = new AuditTrail({ sink, key: auditKey(io.env, logger), clock: booted.engine.clock });
+      audit.watch(booted.engine);
+    }
+    app = createApp({
+      engine: booted.engine, trustedProxies: proxies, logger, metrics, metricsEndpoint, demo: values['demo'] === true, ...(adminSecret ? { adminSecret } : {}),
+      ...(adminCredentials ? { adminCredentials } : {}), ...(audit ? { audit } : {}),
+    });
+  } catch (err) {
+    await audit?.close();
+    await booted.store.close();
+    if (err instanceof AdminCredentialsError) throw new CliError(err.message, 'each admin credential needs its own name and its own secret');
+    throw err;
+  }
   const requests = settling(app.callback());
   const server: Server = createServer(requests.handler);
   const lifecycle = drainable(server);
   try {
     await listen(server, port, host);
   } catch (err) {
+    await audit?.close();
     await booted.store.close();
     throw err;
   }
   // Said once the port is ours: a server that cannot listen says one line, not its whole start-up.
   announce(logger, booted.engine.policies);
   shout(logger, booted, common.store);
-  if (adminSecret === undefined) logger.warn({ warning: 'admin' }, 'TOKENSMITH_ADMIN_SECRET is not set: /introspect and /revoke refuse every call');
+  if (!adminSecret && !adminCredentials) logger.warn({ warning: 'admin' }, 'TOKENSMITH_ADMIN_SECRET is not set and no --admin-credentials given: the admin routes (/introspect, /revoke, /admin/lockouts) refuse every call');
+  if (adminCredentials) logger.info({ admin: adminCredentials.map((c) => ({ name: c.name, actions: c.actions })) }, 'admin credentials loaded');
+  audit?.record('audit.started', { policies: booted.engine.policies.map((p) => p.id), key: auditKeyText ? 'TOKENSMITH_AUDIT_KEY' : 'per-process' });
   const address = server.address();
   const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}` : String(address);
 
-  const { reload } = reloader(booted, { policies: common.policies, env: io.env, logger, metrics, worker: { plugins: common.plugins ?? [] } });
-  const onHangup = () => void reload('SIGHUP');
+  const { reload } = reloader(booted, { policies: common.policies, env: io.env, logger, metrics, worker: { plugins: common.plugins ?? [] }, ...(audit ? { audit } : {}) });
+  const onHangup = () => {
+    audit?.reopen();
+    void reload('SIGHUP');
+  };
   process.on('SIGHUP', onHangup);
   const watcher = values['watch']
     ? await watchPolicies(common.policies, () => void reload('watch'), {
@@ -485,7 +516,30 @@ async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSi
     logger.error({ error: { type: (err as Error).name, message: (err as Error).message } }, 'the store did not close cleanly');
   }
   if (unsettled > 0) logger.warn({ unsettled, waitedMs: SETTLE_MS }, 'handlers of cut requests still running; they may log after this');
+  // Every request has finished or been cut: the audit trail has its last line.
+  await audit?.close();
   logger.info({ cut, store: storeClosed ? 'closed' : 'failed', exitCode: cut > 0 || !storeClosed ? 1 : 0 }, 'tokensmith stopped');
   await flushLogger(logger);
   return cut > 0 || !storeClosed ? 1 : 0;
+}
+
+/** The admin credentials file (`--admin-credentials`), read before anything starts; `undefined` when none is given. */
+function adminCredentialsFrom(path: string | undefined, env: Readonly<Record<string, string | undefined>>): AdminCredential[] | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return loadAdminCredentials(path, env);
+  } catch (err) {
+    if (err instanceof AdminCredentialsError) throw new CliError(err.message, 'fix --admin-credentials (or TOKENSMITH_ADMIN_CREDENTIALS); see docs/audit.md');
+    throw err;
+  }
+}
+
+/** `--audit stderr` (through the log's destination when there is one) or `--audit PATH` (a file opened now, or one line saying why not). */
+async function openAuditSink(target: string, logDestination: DestinationStream | undefined, logger: Logger): Promise<AuditSink> {
+  if (target === 'stderr') return auditStream(logDestination ?? lineDestination(2));
+  try {
+    return await auditFile(target, logger);
+  } catch (err) {
+    throw new CliError(`cannot open the audit file ${target} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'check --audit (or TOKENSMITH_AUDIT) and the folder\'s permissions');
+  }
 }

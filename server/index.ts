@@ -11,3 +11,6 @@ export { TrustedProxies } from './client-ip.js';
 export { builtinModules } from '../plugins/index.js';
 export { createLogger, flushLogger, type LoggerOptions } from './logging.js';
 export { Metrics, type MetricsOptions } from './metrics.js';
+export { loadAdminCredentials, type AdminAction, type AdminCredential } from './admin-credentials.js';
+export { AuditTrail, type AuditEvent, type AuditFields, type AuditTrailOptions } from './audit.js';
+export { auditFile, auditStream, type AuditSink } from './audit-sink.js';

@@ -64,7 +64,7 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
  * until 4 KiB are pending or 100 ms have passed (`minLength`, `periodicFlush`); pino's exit
  * hook writes the rest synchronously, so only a `SIGKILL` can lose lines (the last 100 ms).
  */
-function lineDestination(dest: number | string): DestinationStream {
+export function lineDestination(dest: number | string): DestinationStream {
   const sonic = pino.destination({ dest, sync: false, mkdir: true, contentMode: 'buffer', minLength: 4096, periodicFlush: 100 });
   return {
     // In buffer mode sonic-boom takes bytes; its types only declare the text form.

@@ -6,6 +6,7 @@ import { formatPolicyIssue, isTokenSmithError, PolicyInvalidError, type PolicyIs
 import { deepFreeze, loadPolicies, type LoadResult } from '../core/policy/load.js';
 import type { Logger } from '../core/ports.js';
 import type { Booted } from './bootstrap.js';
+import type { AuditTrail } from './audit.js';
 import type { Metrics } from './metrics.js';
 import type { WorkerInput, WorkerOutput } from './reload-worker.js';
 
@@ -16,6 +17,8 @@ export interface ReloadOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** Where each reload is recorded (`policies.reloaded`). */
+  readonly audit?: Pick<AuditTrail, 'record'>;
   /**
    * Load the files in a worker thread, so that requests keep being served while a large file is
    * parsed and checked. The worker builds its own catalog from the built-in plugins and
@@ -73,6 +76,7 @@ export function reloader(booted: Pick<Booted, 'engine' | 'registry'>, options: R
       const ids = policies.map((p) => p.id);
       logger.info({ reason, policies: ids, generation: engine.generation }, 'policies reloaded');
       options.metrics?.reload(true);
+      options.audit?.record('policies.reloaded', { reason, outcome: 'ok', generation: engine.generation, issues: 0, policies: ids });
       return { ok: true, policies: ids, warnings };
     } catch (err) {
       const issues = issuesOf(err);
@@ -81,6 +85,7 @@ export function reloader(booted: Pick<Booted, 'engine' | 'registry'>, options: R
         'policy reload failed; the previous policies are still served',
       );
       options.metrics?.reload(false);
+      options.audit?.record('policies.reloaded', { reason, outcome: 'failed', generation: engine.generation, issues: issues.length, policies: engine.policies.map((p) => p.id) });
       return { ok: false, issues };
     }
   }

@@ -97,9 +97,12 @@ describe('the public API (package exports)', () => {
       expect(names, name).to.include(name);
     }
   });
-  it('tokensmith/server: boot, createApp, requireToken, errorMiddleware, the logger; no lifecycle internals or the CLI', () => {
+  it('tokensmith/server: boot, createApp, requireToken, errorMiddleware, the logger, the audit trail; no lifecycle internals or the CLI', () => {
     expect(Object.keys(server).sort()).to.deep.equal(
-      ['Metrics', 'TrustedProxies', 'boot', 'builtinModules', 'createApp', 'createLogger', 'errorMiddleware', 'flushLogger', 'requireToken'].sort(),
+      [
+        'Metrics', 'TrustedProxies', 'boot', 'builtinModules', 'createApp', 'createLogger', 'errorMiddleware', 'flushLogger', 'requireToken',
+        'AuditTrail', 'auditFile', 'auditStream', 'loadAdminCredentials',
+      ].sort(),
     );
   });
   it('tokensmith/testkit: the conformance kit', () => {

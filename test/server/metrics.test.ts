@@ -94,14 +94,16 @@ describe('GET /metrics (prom-client, over a real socket)', () => {
     }
   });
 
-  it('with a metrics secret, answers only Authorization: Bearer <secret>', async () => {
+  it('with a metrics secret, answers only Authorization: Bearer <secret> (or an admin credential allowed metrics)', async () => {
     await start({ metricsEndpoint: { secret: 'metrics-secret-0123456789' } });
     const none = await fetch(`${http.url}/metrics`);
     expect(none.status).to.equal(401);
     expect(none.headers.get('www-authenticate')).to.equal('Bearer realm="tokensmith-metrics"');
     expect(await none.json()).to.deep.equal({ error: 'ERR_METRICS_UNAUTHORIZED', error_description: 'metrics secret missing or wrong' });
-    const admin = await fetch(`${http.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_SECRET}` } });
-    expect(admin.status).to.equal(401);
+    const wrong = await fetch(`${http.url}/metrics`, { headers: { authorization: 'Bearer metrics-secret-012345678' } });
+    expect(wrong.status).to.equal(401);
+    // The admin secret is a credential allowed every action, scraping included (docs/audit.md).
+    expect((await fetch(`${http.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_SECRET}` } })).status).to.equal(200);
     expect(sampleValue(await scrape(http.url, { authorization: 'Bearer metrics-secret-0123456789' }), 'tokensmith_policies')).to.equal(booted.engine.policies.length);
   });
 

@@ -62,7 +62,8 @@ export const lockoutGuard: GuardPlugin = {
         if (!keys.length) return;
         if (attempt.credential === undefined) {
           const subject = { credentialId: attempt.asked.credentialId, address: attempt.request.clientAddress };
-          const locked = await lockout.fail(policy, keys, { engaged: lockoutStarted, subject });
+          const started = (key: string) => lockoutStarted({ request: attempt.request, credentialId: attempt.asked.credentialId, subject: LockoutGuard.subjectOf(key) });
+          const locked = await lockout.fail(policy, keys, { engaged: started, subject });
           if (locked !== undefined) throw locked;
         } else if (counted.length) {
           await lockout.succeed(policy, counted, attempt.request);

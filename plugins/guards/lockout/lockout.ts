@@ -52,6 +52,11 @@ export class LockoutGuard {
     this.#clock = clock;
   }
 
+  /** What a key of {@link LockoutGuard.keys} counts: a credential (or secret) or an address. */
+  static subjectOf(key: string): 'credential' | 'address' {
+    return key.includes(':lockout:a:') ? 'address' : 'credential';
+  }
+
   /** Store keys for this policy and subject (empty when the policy has no lockout). */
   keys(policy: Policy, subject: LockoutSubject): string[] {
     const lockout = policy.lockout;
@@ -92,13 +97,13 @@ export class LockoutGuard {
 
   /**
    * Counts one failure; returns the `LockedOutError` to throw when this attempt is past the
-   * threshold. `engaged` is called once per key whose lock this attempt starts; `subject` (the
+   * threshold. `engaged` is called once per key whose lock this attempt starts, with that key; `subject` (the
    * keys' subject) names the credential id in the lock's listing.
    */
   async fail(
     policy: Policy,
     keys: readonly string[],
-    { engaged, subject }: { engaged?: () => void; subject?: LockoutSubject } = {},
+    { engaged, subject }: { engaged?: (key: string) => void; subject?: LockoutSubject } = {},
   ): Promise<LockedOutError | undefined> {
     const lockout = policy.lockout;
     if (lockout === undefined) return undefined;
@@ -107,7 +112,7 @@ export class LockoutGuard {
       const { count } = await this.#store.increment(key, lockout.windowMs);
       if (count === lockout.threshold) {
         await this.#lock(policy, key, count, subject);
-        engaged?.();
+        engaged?.(key);
       } else if (count > lockout.threshold) {
         past = this.#locked(policy, (await this.#store.ttl(key)) ?? lockout.durationMs);
       }
