@@ -1,7 +1,7 @@
 /**
  * One benchmark server per process: `node dist/bench/servers.js <kind> <port>`; prints
  * `READY <port>` when listening. Kinds: the framework's ceiling (`bare`), what a user would
- * hand-write with jose (`jose-issue`, `jose-verify`), and ours (`ours-issue`, `ours-verify`).
+ * hand-write with jose (`jose-issue`, `jose-verify`; `hand-jwt` for the jwt style), and ours (`ours-issue`, `ours-verify`).
  * Ours runs as `tokensmith serve` does: a pino JSON line per request to an asynchronous file
  * destination (a temporary file, removed on exit; `BENCH_LOG=/dev/null` to discard) and the
  * metrics counted; the baselines neither log nor count, so the ratios include that cost, except
@@ -19,6 +19,7 @@ import { createApp } from '../server/app.js';
 import { createLogger } from '../server/logging.js';
 import { ALL_POLICIES, BENCH_ENV } from './env.js';
 import { guardedHandSessions, handSessions } from './hand-sessions.js';
+import { handJwtApp, jwtPolicyFiles } from './hand-jwt.js';
 
 async function hmacKey(): Promise<webcrypto.CryptoKey> {
   const raw = new TextEncoder().encode(BENCH_ENV['EMALIDATE_SECRET']);
@@ -40,10 +41,12 @@ async function app(kind: string): Promise<Koa> {
     // store's default bound, and Electa and Melissa answer a full store with 200: a bound above
     // what the bench issues keeps it measuring issues rather than refusals.
     const store = kind === 'ours' ? 'memory:?maxEntries=100000000' : (process.env['BENCH_REDIS_URL'] as string);
-    const { engine } = await boot({ policies: ALL_POLICIES, store, env: BENCH_ENV });
+    const jwtDir = process.env['BENCH_JWT_DIR'];
+    const { engine } = await boot({ policies: [...ALL_POLICIES, ...(jwtDir ? jwtPolicyFiles(jwtDir) : [])], store, env: BENCH_ENV });
     return createApp({ engine, logger: createLogger({ destination: LOG_FILE }) });
   }
   if (kind === 'hand-sessions') return handSessions();
+  if (kind === 'hand-jwt') return handJwtApp(process.env['BENCH_JWT_DIR'] as string);
   if (kind === 'hand-sessions-guarded') return guardedHandSessions(createLogger({ destination: LOG_FILE }));
   const koa = new Koa();
   if (kind === 'bare') {
