@@ -2,7 +2,7 @@ import { decodeProtectedHeader, errors, importJWK, jwtVerify, type JWTPayload } 
 import { webcrypto } from 'node:crypto';
 import { parseDuration } from '../../core/duration.js';
 import {
-  InternalError, RequestInvalidError, TokenAlgorithmError, TokenClaimError, TokenExpiredError, TokenKeyUnknownError, TokenMalformedError,
+  InternalError, RequestInvalidError, ScopeNotAllowedError, TokenAlgorithmError, TokenClaimError, TokenExpiredError, TokenKeyUnknownError, TokenMalformedError,
   TokenSignatureError, isTokenSmithError, type TokenSmithError,
 } from '../../core/errors.js';
 import type { IssueRoute, Policy } from '../../core/policy/types.js';
@@ -102,6 +102,8 @@ class JwtInstance implements SelfContainedStyle, InfoRoutes, KeyPublisher {
   readonly #toleranceS: number;
   readonly #maxLifetimeS: number;
   readonly publishedKeys: PublishedKeys | undefined;
+  /** Whether a caller may ask for scopes: only when every credential lists those it may have. */
+  readonly #scopesOnRequest: boolean;
 
   constructor(policy: Policy, clock: Clock, keys: KeyRing) {
     this.#policy = policy;
@@ -113,6 +115,7 @@ class JwtInstance implements SelfContainedStyle, InfoRoutes, KeyPublisher {
     this.#required = ['sub', 'exp', 'iat', 'jti', ...(audience === undefined ? [] : ['aud'])];
     this.#toleranceS = Math.floor((parseDuration(this.#settings.clockTolerance ?? '15s') ?? 15_000) / 1000);
     this.#maxLifetimeS = Math.ceil(policy.ttl.maxMs / 1000);
+    this.#scopesOnRequest = policy.credentials !== undefined && policy.credentials.every((c) => c.scopes !== undefined);
     const jwks = this.#settings.jwks;
     this.publishedKeys =
       jwks === undefined
@@ -129,6 +132,10 @@ class JwtInstance implements SelfContainedStyle, InfoRoutes, KeyPublisher {
     if (id !== undefined) grant.credentialId = id;
     if (secret !== undefined) grant.secret = secret;
     if (scope !== undefined) {
+      // Without a scopes list on every credential, the scopes guard would grant whatever is asked.
+      if (!this.#scopesOnRequest) {
+        throw new ScopeNotAllowedError('this policy grants no scopes on request: list "scopes" on each of its credentials', { policyId: this.#policy.id, claim: 'scope' });
+      }
       if (!/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/.test(scope)) {
         throw new RequestInvalidError('parameter scope must be scope names separated by single spaces (RFC 6749 §3.3)', { policyId: this.#policy.id, claim: 'scope' });
       }

@@ -40,9 +40,11 @@ describe('plugins/jwt', () => {
       it(`${alg}: kid in the header, the policy's claims, verified here and by an independent verifier with the public key`, async () => {
         const { pem, key } = keyFor(alg);
         write('k.pem', pem);
-        write('p.yaml', jwtPolicy('p', [{ kid: 'k1', alg, file: 'k.pem' }], '  claims: { tenant: acme, tier: 2 }'));
+        write('c.txt', 'client-secret-0123456789');
+        const credentials = 'reuse: true\ncredentials: [{ id: c1, secret: "${file:c.txt}", subject: user-1, scopes: [read, write, admin] }]';
+        write('p.yaml', jwtPolicy('p', [{ kid: 'k1', alg, file: 'k.pem' }], '  claims: { tenant: acme, tier: 2 }').replace('reuse: true', credentials));
         const { engine } = await start();
-        const { token } = await engine.issue('p', request({ scope: 'read write' }));
+        const { token } = await engine.issue('p', request({ client_id: 'c1', client_secret: 'client-secret-0123456789', scope: 'read write' }));
         const [header, body] = token.split('.') as [string, string];
         expect(decode(header)).to.deep.equal({ alg, typ: 'JWT', kid: 'k1' });
         const now = Math.floor(T0 / 1000);
@@ -194,6 +196,23 @@ describe('plugins/jwt', () => {
     it('refuses an expired token beyond the clock tolerance, and a lifetime longer than ttl.max', async () => {
       expect(await refusal(await signed({}, { ...claims(), iat: now - 400, exp: now - 16 }))).to.equal('ERR_TOKEN_EXPIRED');
       expect(await refusal(await signed({}, { ...claims(), exp: now + 7200 }))).to.equal('ERR_TOKEN_CLAIM_INVALID');
+    });
+  });
+
+  describe('scopes on request', () => {
+    it('narrows a credential\'s scopes, and is refused where a credential lists none (the scopes guard would grant anything)', async () => {
+      write('k.pem', keyFor('ES256').pem);
+      write('c.txt', 'client-secret-0123456789');
+      const withScopes = 'reuse: true\ncredentials: [{ id: c1, secret: "${file:c.txt}", scopes: [read] }]';
+      write('p.yaml', jwtPolicy('p', [{ kid: 'k1', alg: 'ES256', file: 'k.pem' }]).replace('reuse: true', withScopes));
+      write('q.pem', keyFor('ES256').pem);
+      write('q.yaml', jwtPolicy('q', [{ kid: 'q1', alg: 'ES256', file: 'q.pem' }]));
+      const { engine } = await start();
+      const client = { client_id: 'c1', client_secret: 'client-secret-0123456789' };
+      expect((await rejection(() => engine.issue('p', request({ ...client, scope: 'read admin' })))).code).to.equal('ERR_SCOPE_NOT_ALLOWED');
+      expect((await engine.issue('p', request({ ...client, scope: 'read' }))).record.scopes).to.deep.equal(['read']);
+      expect((await rejection(() => engine.issue('q', request({ scope: 'admin' })))).code).to.equal('ERR_SCOPE_NOT_ALLOWED');
+      expect((await engine.issue('q', request())).record.scopes).to.deep.equal([]);
     });
   });
 
