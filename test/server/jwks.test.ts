@@ -7,6 +7,9 @@ import { promisify } from 'node:util';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { boot, type Booted } from '../../server/bootstrap.js';
 import { createApp } from '../../server/app.js';
+import { createLogger, flushLogger } from '../../server/logging.js';
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { reloader } from '../../server/reload.js';
 import { form, listen } from '../helpers/http.js';
 import { jwtPolicy, keyFor } from '../helpers/jwt.js';
@@ -83,6 +86,33 @@ describe('JWKS routes and interop over loopback', () => {
     const res = await fetch(`${http.url}/tenants/d/.well-known/openid-configuration`);
     expect(res.headers.get('cache-control')).to.equal('public, max-age=120');
     expect(await res.json()).to.deep.equal({ issuer: 'https://auth.test/tenants/d', jwks_uri: 'https://auth.test/d/jwks.json', id_token_signing_alg_values_supported: ['ES256'] });
+  });
+
+  it('shows no private key material in the JWKS, the request log or /metrics, whatever callers send', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => void lines.push(line) } });
+    const logged = await listen(createApp({ engine: booted.engine, logger }));
+    try {
+      const token = await issue('a');
+      const seen: string[] = [];
+      for (const [path, init] of [
+        ['/a/jwks.json', {}], ['/.well-known/jwks.json', {}], ['/a/demo', { headers: { authorization: `Bearer ${token}` } }],
+        ['/a/demo', { headers: { authorization: `Bearer ${token.slice(0, -3)}xyz` } }], ['/a/demo', { headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.e30.' } }],
+        ['/a/token', { method: 'POST', body: 'client_id=%00&expires_in=-1' }], ['/metrics', {}],
+      ] as const) seen.push(await (await fetch(`${logged.url}${path}`, init as RequestInit)).text());
+      await flushLogger(logger);
+      const everything = [...seen, ...lines].join('\n');
+      for (const file of ['a.pem', 'b.pem', 'r.pem']) {
+        const text = readFileSync(join(dir, file), 'utf8');
+        const { d } = createPrivateKey(text).export({ format: 'jwk' }) as { d: string };
+        expect(everything).not.to.include(d);
+        expect(everything).not.to.include(text.split('\n')[1]);
+      }
+      expect(everything).not.to.include('an-hs256-secret');
+      expect(lines.length).to.be.greaterThan(3);
+    } finally {
+      await logged.close();
+    }
   });
 
   describe('independent verifiers fetching our JWKS', () => {
