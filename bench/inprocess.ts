@@ -5,6 +5,7 @@ import { boot } from '../server/bootstrap.js';
 import { BENCH_ENV, POLICY_FILE, XDOC_POLICY_FILE } from './env.js';
 import { handIssue } from './servers.js';
 import { handXdoc } from './xdoc.js';
+import { JWT_ALGS, handJwt, jwtPolicyFiles, jwtPolicyId } from './hand-jwt.js';
 
 const ROUND_MS = 1_000;
 const ROUND_MAX_OPS = 500_000;
@@ -45,11 +46,37 @@ export interface InProcessResult {
 
 /**
  * The in-process pairs whose name contains one of `only` (all when empty): `emalidate`
- * (engine against raw jose) and `xdoc` (engine against raw node:crypto AES).
+ * (engine against raw jose), `xdoc` (engine against raw node:crypto AES) and `jwt` (engine
+ * against node:crypto signing and jose verifying, with the policies written in `jwtDir`).
  */
-export async function runInProcess(only: readonly string[] = []): Promise<InProcessResult[]> {
+export async function runInProcess(only: readonly string[] = [], jwtDir?: string): Promise<InProcessResult[]> {
   const wanted = (name: string) => only.length === 0 || only.some((w) => name.includes(w));
-  return [...(wanted('emalidate') ? await emalidatePairs() : []), ...(wanted('xdoc') ? await xdocPairs() : [])];
+  return [
+    ...(wanted('emalidate') ? await emalidatePairs() : []),
+    ...(wanted('xdoc') ? await xdocPairs() : []),
+    ...(wanted('jwt') && jwtDir !== undefined ? await jwtPairs(jwtDir) : []),
+  ];
+}
+
+/** jwt ES256 and EdDSA through the engine against the same signature by hand (node:crypto) and jose's jwtVerify. */
+async function jwtPairs(dir: string): Promise<InProcessResult[]> {
+  const { engine, store } = await boot({ policies: jwtPolicyFiles(dir), store: 'memory', env: {} });
+  try {
+    const results: InProcessResult[] = [];
+    const request = tokenRequestFrom({}, '127.0.0.1');
+    for (const alg of JWT_ALGS) {
+      const id = jwtPolicyId(alg);
+      const hand = await handJwt(dir, alg);
+      const issue = await pair(() => engine.issue(id, request), async () => hand.mint());
+      const { token } = await engine.issue(id, tokenRequestFrom({ expires_in: '3600' }, '127.0.0.1'));
+      await hand.verify(token);
+      const verify = await pair(() => engine.verify(id, token, request), () => hand.verify(token));
+      results.push({ name: `jwt ${alg} engine.issue vs node:crypto sign`, ...issue, target: 0.8 }, { name: `jwt ${alg} engine.verify vs jose jwtVerify`, ...verify, target: 0.8 });
+    }
+    return results;
+  } finally {
+    await store.close();
+  }
 }
 
 /** engine.issue / engine.verify against raw jose with a key imported once. */

@@ -1,16 +1,17 @@
 /**
  * `npm run bench`: HTTP throughput of our routes against baselines measured in the same run
  * (servers in child processes, load from this one, loopback only, bounded in time), then
- * in-process engine calls against raw jose (emalidate) and raw node:crypto AES (xdoc). Prints a table with ratios; writes
+ * in-process engine calls against raw jose (emalidate, jwt), node:crypto signatures (jwt) and raw node:crypto AES (xdoc). Prints a table with ratios; writes
  * `.bench/results.json`. A report, not a test: it always exits 0.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tokenRequestFrom } from '../core/request.js';
 import { boot } from '../server/bootstrap.js';
 import { BENCH_ENV, POLICY_FILE } from './env.js';
 import { median, runHttp, type HttpCase, type HttpResult } from './http.js';
 import { runInProcess } from './inprocess.js';
 import { startBenchRedis } from './redis.js';
+import { JWT_ALGS, jwtPolicyFiles, jwtPolicyId, writeJwtBench } from './hand-jwt.js';
 
 /** A ratio we track: ours over its baseline, with the target when there is one. */
 interface Pair {
@@ -25,8 +26,17 @@ async function main(): Promise<void> {
   const reply = engine.reply('emalidate', { ok: true, ...issued }).body;
   await store.close();
   const bearer = { authorization: `Bearer ${issued.token}` };
+  // The jwt pairs' keys and policies, made once for every process of this run; a token of each to verify.
+  const jwtDir = writeJwtBench();
+  const jwtBooted = await boot({ policies: jwtPolicyFiles(jwtDir), store: 'memory', env: {} });
+  const jwtBearer: Record<string, Record<string, string>> = {};
+  for (const alg of JWT_ALGS) {
+    const { token } = await jwtBooted.engine.issue(jwtPolicyId(alg), tokenRequestFrom({ expires_in: '3600' }, '127.0.0.1'));
+    jwtBearer[alg] = { authorization: `Bearer ${token}` };
+  }
+  await jwtBooted.store.close();
   const redis = await startBenchRedis();
-  const env = { ...BENCH_ENV, BENCH_BODY_SIZE: String(reply.length), ...(redis ? { BENCH_REDIS_URL: redis.url } : {}) };
+  const env = { ...BENCH_ENV, BENCH_BODY_SIZE: String(reply.length), BENCH_JWT_DIR: jwtDir, ...(redis ? { BENCH_REDIS_URL: redis.url } : {}) };
   if (!redis) console.log('redis-server not found: the Redis store pairs are skipped');
 
   const melissaIssue = `/v3/web/Service.svc/RequestToken?L=${BENCH_ENV['MELISSA_LICENSE']}&P=pkgExpressEntry`;
@@ -63,12 +73,21 @@ async function main(): Promise<void> {
     melissaVerifyRedis: { name: '(mvr) Melissa verify, Redis store', server: 'ours-redis', path: '', method: 'GET' as const, setup: melissaSession },
     electaIssueRedis: { name: '(er) Electa issue, Redis store', server: 'ours-redis', path: electaIssue, method: 'GET' as const },
     electaVerifyRedis: { name: '(evr) Electa verify, Redis store', server: 'ours-redis', path: '', method: 'GET' as const, setup: electaSession },
+    handJwtEsIssue: { name: '(j0) hand-written jwt ES256 issue', server: 'hand-jwt', path: '/jwt-es256/token', method: 'POST' as const },
+    jwtEsIssue: { name: '(j) tokensmith jwt ES256 issue', server: 'ours', path: '/jwt-es256/token', method: 'POST' as const },
+    handJwtEsVerify: { name: '(jv0) hand-written jwt ES256 verify', server: 'hand-jwt', path: '/jwt-es256/demo', method: 'GET' as const, headers: jwtBearer['ES256'] },
+    jwtEsVerify: { name: '(jv) tokensmith jwt ES256 verify', server: 'ours', path: '/jwt-es256/demo', method: 'GET' as const, headers: jwtBearer['ES256'] },
+    handJwtEdIssue: { name: '(jd0) hand-written jwt EdDSA issue', server: 'hand-jwt', path: '/jwt-eddsa/token', method: 'POST' as const },
+    jwtEdIssue: { name: '(jd) tokensmith jwt EdDSA issue', server: 'ours', path: '/jwt-eddsa/token', method: 'POST' as const },
+    handJwtEdVerify: { name: '(jdv0) hand-written jwt EdDSA verify', server: 'hand-jwt', path: '/jwt-eddsa/demo', method: 'GET' as const, headers: jwtBearer['EdDSA'] },
+    jwtEdVerify: { name: '(jdv) tokensmith jwt EdDSA verify', server: 'ours', path: '/jwt-eddsa/demo', method: 'GET' as const, headers: jwtBearer['EdDSA'] },
   };
   /** Each of ours runs in turns with its baselines (the bare ceiling with the emalidate issue pair). */
   const groups: (readonly (keyof typeof cases)[])[] = [
     ['bare', 'joseIssue', 'emIssue'], ['joseVerify', 'emVerify'], ['handMelissaIssue', 'guardedMelissaIssue', 'melissaIssue'],
     ['handMelissaVerify', 'guardedMelissaVerify', 'melissaVerify'], ['handElectaIssue', 'guardedElectaIssue', 'electaIssue'],
     ['handElectaVerify', 'guardedElectaVerify', 'electaVerify'], ['melissaIssue', 'melissaIssueLimited'],
+    ['handJwtEsIssue', 'jwtEsIssue'], ['handJwtEsVerify', 'jwtEsVerify'], ['handJwtEdIssue', 'jwtEdIssue'], ['handJwtEdVerify', 'jwtEdVerify'],
     ...(redis ? ([['melissaIssue', 'melissaIssueRedis'], ['melissaVerify', 'melissaVerifyRedis'], ['electaIssue', 'electaIssueRedis'], ['electaVerify', 'electaVerifyRedis']] as const) : []),
   ];
   const pairs: Pair[] = [
@@ -94,6 +113,10 @@ async function main(): Promise<void> {
     { ours: cases.guardedElectaVerify.name, baseline: cases.handElectaVerify.name },
     // The rate limiter's cost: the same route with a limit per address and per credential that refuses nothing.
     { ours: cases.melissaIssueLimited.name, baseline: cases.melissaIssue.name, target: 0.9 },
+    { ours: cases.jwtEsIssue.name, baseline: cases.handJwtEsIssue.name, target: 0.9 },
+    { ours: cases.jwtEsVerify.name, baseline: cases.handJwtEsVerify.name, target: 0.9 },
+    { ours: cases.jwtEdIssue.name, baseline: cases.handJwtEdIssue.name, target: 0.9 },
+    { ours: cases.jwtEdVerify.name, baseline: cases.handJwtEdVerify.name, target: 0.9 },
     { ours: cases.melissaIssueRedis.name, baseline: cases.melissaIssue.name, target: 0.6 },
     { ours: cases.melissaVerifyRedis.name, baseline: cases.melissaVerify.name, target: 0.6 },
     { ours: cases.electaIssueRedis.name, baseline: cases.electaIssue.name, target: 0.6 },
@@ -101,7 +124,7 @@ async function main(): Promise<void> {
   ];
 
   // BENCH_ONLY=melissa,electa runs just the groups whose case keys or names contain one of the words;
-  // the in-process pairs are named emalidate and xdoc (BENCH_ONLY=xdoc runs only those).
+  // the in-process pairs are named emalidate, xdoc and jwt (BENCH_ONLY=xdoc runs only those).
   const only = (process.env['BENCH_ONLY'] ?? '').toLowerCase().split(',').filter(Boolean);
   const named = (k: keyof typeof cases) => `${k} ${cases[k].name}`.toLowerCase();
   const chosen = only.length ? groups.filter((g) => g.some((k) => only.some((w) => named(k).includes(w)))) : groups;
@@ -115,7 +138,7 @@ async function main(): Promise<void> {
   for (const r of http) {
     console.log(`${r.name.padEnd(40)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  errors ${r.errors} non2xx ${r.non2xx}`);
   }
-  const inproc = await runInProcess(only);
+  const inproc = await runInProcess(only, jwtDir);
 
   console.log('\nratios (ours / baseline, same run)');
   const rows: Record<string, unknown>[] = [];
@@ -136,6 +159,7 @@ async function main(): Promise<void> {
     show(`in-process ${r.name}`, r.ours / r.baseline, r.target);
   }
   redis?.stop();
+  rmSync(jwtDir, { recursive: true, force: true });
   mkdirSync('.bench', { recursive: true });
   writeFileSync('.bench/results.json', JSON.stringify({ at: new Date().toISOString(), http, inproc, ratios: rows }, null, 2));
 }

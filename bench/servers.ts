@@ -1,7 +1,7 @@
 /**
  * One benchmark server per process: `node dist/bench/servers.js <kind> <port>`; prints
  * `READY <port>` when listening. Kinds: the framework's ceiling (`bare`), what a user would
- * hand-write with jose (`jose-issue`, `jose-verify`), and ours (`ours`, `ours-redis`, and
+ * hand-write with jose (`jose-issue`, `jose-verify`; `hand-jwt` for the jwt style), and ours (`ours`, `ours-redis`, and
  * `ours-limited`: the Melissa policy with a rate limit that refuses nothing).
  * Ours runs as `tokensmith serve` does: a pino JSON line per request to an asynchronous file
  * destination (a temporary file, removed on exit; `BENCH_LOG=/dev/null` to discard) and the
@@ -21,6 +21,7 @@ import { createLogger } from '../server/logging.js';
 import { ALL_POLICIES, BENCH_ENV } from './env.js';
 import { guardedHandSessions, handSessions } from './hand-sessions.js';
 import { rateLimitedPolicies } from './rate-limit.js';
+import { handJwtApp, jwtPolicyFiles } from './hand-jwt.js';
 
 async function hmacKey(): Promise<webcrypto.CryptoKey> {
   const raw = new TextEncoder().encode(BENCH_ENV['EMALIDATE_SECRET']);
@@ -42,11 +43,13 @@ async function app(kind: string): Promise<Koa> {
     // store's default bound, and Electa and Melissa answer a full store with 200: a bound above
     // what the bench issues keeps it measuring issues rather than refusals.
     const store = kind === 'ours-redis' ? (process.env['BENCH_REDIS_URL'] as string) : 'memory:?maxEntries=100000000';
-    const policies = kind === 'ours-limited' ? rateLimitedPolicies() : ALL_POLICIES;
+    const jwtDir = process.env['BENCH_JWT_DIR'];
+    const policies = kind === 'ours-limited' ? rateLimitedPolicies() : [...ALL_POLICIES, ...(jwtDir ? jwtPolicyFiles(jwtDir) : [])];
     const { engine } = await boot({ policies, store, env: BENCH_ENV });
     return createApp({ engine, logger: createLogger({ destination: LOG_FILE }) });
   }
   if (kind === 'hand-sessions') return handSessions();
+  if (kind === 'hand-jwt') return handJwtApp(process.env['BENCH_JWT_DIR'] as string);
   if (kind === 'hand-sessions-guarded') return guardedHandSessions(createLogger({ destination: LOG_FILE }));
   const koa = new Koa();
   if (kind === 'bare') {

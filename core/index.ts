@@ -17,11 +17,11 @@ export { TYPES } from './ids.js';
 export { SystemClock, ManualClock } from './clock.js';
 export { CryptoRandom } from './random.js';
 export { parseDuration, formatDuration, DURATION_PATTERN } from './duration.js';
-export { encodesVerified, hasBulkRevocation, hasInfoRoutes, isSelfContained } from './ports.js';
+export { encodesVerified, hasBulkRevocation, hasInfoRoutes, isSelfContained, publishesKeys } from './ports.js';
 export type {
   Clock, Random, Store, StoreFactory, TokenRequest, GrantRequest, Grant, TokenRecord, VerifyExpectations, StyleInstance,
   SelfContainedStyle, MintedToken, TokenStyle, Outcome, Reply, ReplyEncoder, StyleManifest, PluginManifest, Logger,
-  EngineObserver, InfoRoutes, InfoRoute, Verified, VerifiedEncoder, BulkRevocation, SessionOwner,
+  EngineObserver, InfoRoutes, InfoRoute, Verified, VerifiedEncoder, BulkRevocation, SessionOwner, KeyPublisher, PublishedKeys,
 } from './ports.js';
 export {
   TokenSmithError, isTokenSmithError, hasCode, formatPolicyIssue, PolicyInvalidError, PluginUnknownError, PluginLoadError,

@@ -290,6 +290,24 @@ export function hasInfoRoutes(style: StyleInstance): style is StyleInstance & In
   return typeof (style as Partial<InfoRoutes>).infoRoutes === 'function';
 }
 
+/**
+ * An optional style ability: the public keys a policy publishes as a JWKS (the `jwt` style),
+ * which the host also lists at `GET /.well-known/jwks.json`. Public members only.
+ */
+export interface KeyPublisher {
+  readonly publishedKeys: PublishedKeys | undefined;
+}
+
+export interface PublishedKeys {
+  readonly keys: readonly Readonly<Record<string, string>>[];
+  /** `Cache-Control: max-age` of the replies that list them, in seconds. */
+  readonly maxAgeS: number;
+}
+
+export function publishesKeys(style: StyleInstance): style is StyleInstance & KeyPublisher {
+  return (style as Partial<KeyPublisher>).publishedKeys !== undefined;
+}
+
 /** A token style plugin (signer side), bound `whenNamed(name)`. */
 export interface TokenStyle {
   /** Makes the per-policy instance. Runs once per load; errors here fail the load. */
@@ -346,6 +364,8 @@ export interface StyleManifest {
    * the settings block (`/keys/0/secret`).
    */
   check?(settings: Readonly<Record<string, unknown>>, policy: Policy): readonly { path: string; message: string }[];
+  /** The key ids a policy publishes in the host's shared JWKS, with their paths in the block: no two served policies may share one. */
+  publishedKeyIds?(settings: Readonly<Record<string, unknown>>): readonly { kid: string; path: string }[];
 }
 
 /** What one plugin module provides; every module binds one under `TYPES.PluginManifest`. */

@@ -9,7 +9,7 @@ import type { Credential, Policy } from './policy/types.js';
 import type {
   Clock, Grant, GrantRequest, Outcome, Random, Reply, ReplyEncoder, StyleInstance, TokenRecord, TokenRequest, VerifyExpectations,
 } from './ports.js';
-import { encodesVerified, hasInfoRoutes, type InfoRoute, type Verified } from './ports.js';
+import { encodesVerified, hasInfoRoutes, publishesKeys, type InfoRoute, type PublishedKeys, type Verified } from './ports.js';
 
 /** The result of a successful issue. */
 export interface Issued {
@@ -216,6 +216,11 @@ export class PolicyRuntime {
   /** The style's fixed informational routes for this policy (Melissa's `getversion`), if it has any. */
   get infoRoutes(): readonly InfoRoute[] {
     return hasInfoRoutes(this.#style) ? this.#style.infoRoutes(this.policy.routes) : [];
+  }
+
+  /** The public keys the policy publishes (its JWKS), if its style publishes any. */
+  get publishedKeys(): PublishedKeys | undefined {
+    return publishesKeys(this.#style) ? this.#style.publishedKeys : undefined;
   }
 
   /** Renders an outcome in the reply format the request chose (the default when it chose badly). */

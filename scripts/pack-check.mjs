@@ -170,7 +170,7 @@ try {
   step('npm pack');
   const tarball = run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root }).trim().split('\n').at(-1);
   const listing = run('tar', ['-tzf', join(work, tarball)]);
-  for (const needed of ['package/dist/core/index.js', 'package/dist/core/index.d.ts', 'package/dist/server/index.d.ts', 'package/dist/server/testkit/index.js', 'package/bin/tokensmith.js', 'package/policies/emalidate.yaml', 'package/core/policy/policy.schema.json', 'package/server/demo/melissa.html', 'package/LICENSE']) {
+  for (const needed of ['package/dist/core/index.js', 'package/dist/core/index.d.ts', 'package/dist/server/index.d.ts', 'package/dist/server/testkit/index.js', 'package/bin/tokensmith.js', 'package/policies/emalidate.yaml', 'package/policies/jwt.yaml', 'package/policies/jwt-example-key.pem', 'package/core/policy/policy.schema.json', 'package/server/demo/melissa.html', 'package/LICENSE']) {
     if (!listing.split('\n').includes(needed)) fail(`${needed} is missing from ${tarball}`);
   }
   if (/package\/dist\/(test|bench)\//.test(listing)) fail(`${tarball} holds compiled tests or benchmarks`);
@@ -183,12 +183,14 @@ try {
   const version = run('npx', ['--offline', 'tokensmith', '--version']).trim();
   if (version !== pkg.version) fail(`npx tokensmith --version printed "${version}", expected ${pkg.version}`);
   const checked = run('npx', ['--offline', 'tokensmith', 'check', 'node_modules/tokensmith/policies']).trim();
-  if (checked !== 'ok: 4 policies (electa, emalidate, melissa, xdoc)') fail(`check printed "${checked}"`);
+  if (checked !== 'ok: 5 policies (electa, emalidate, jwt, melissa, xdoc)') fail(`check printed "${checked}"`);
 
   step('npx tokensmith serve --policies node_modules/tokensmith/policies');
   const served = await start([join(app, 'node_modules/.bin/tokensmith'), 'serve', '--port', '0', '--policies', 'node_modules/tokensmith/policies']);
   const { token } = await expectJson(await fetch(`${served}/emalidate/token`, { method: 'POST' }), 200, (b) => typeof b.token === 'string', 'POST /emalidate/token');
   await expectJson(await fetch(`${served}/emalidate/demo`, { headers: { authorization: `Bearer ${token}` } }), 200, (b) => b.ok === true, 'GET /emalidate/demo');
+  // The jwt example signs with the key file shipped beside its policy; its public key is published.
+  await expectJson(await fetch(`${served}/.well-known/jwks.json`), 200, (b) => b.keys?.length === 1 && b.keys[0].d === undefined, 'GET /.well-known/jwks.json');
 
   step('a Koa host of its own (host.mjs) importing tokensmith/server');
   writeFileSync(join(app, 'host.mjs'), HOST_JS);

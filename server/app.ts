@@ -11,6 +11,7 @@ import { bodyReader } from './body.js';
 import { TrustedProxies } from './client-ip.js';
 import { errorMiddleware, logEscapedErrors } from './error-middleware.js';
 import { melissaDemo } from './demo.js';
+import { sharedJwks } from './jwks.js';
 import { scrubberFor } from './logging.js';
 import { refuseMethods } from './methods.js';
 import { Metrics, type RequestKind } from './metrics.js';
@@ -122,6 +123,7 @@ export function createApp(options: AppOptions): Koa {
     if (ctx.method === 'POST' && (ctx.request.length > 0 || ctx.get('transfer-encoding') !== '')) await parseBody(ctx, noop);
     await route.handle(ctx, next);
   });
+  app.use(sharedJwks(engine));
   app.use(admin.routes());
   app.use(refuseMethods(admin));
   return app;

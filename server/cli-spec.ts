@@ -147,6 +147,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
   },
   {
+    name: 'keys',
+    summary: 'make a new signing key for a jwt policy (keys generate)',
+    positionals: 'generate',
+    flags: [
+      { name: 'alg', type: 'string', arg: 'ALG', required: true, help: 'RS256, PS256, ES256, ES384, EdDSA, or HS256/HS384/HS512 (a secret)' },
+      { name: 'format', type: 'string', arg: 'jwk|pem', default: 'jwk', help: 'a private JWK (one line, with kid and alg) or PKCS#8 PEM' },
+      { name: 'kid', type: 'string', arg: 'KID', help: "the JWK's kid (default: its RFC 7638 thumbprint)" },
+      HELP,
+    ],
+    notes: ['Prints the private key on stdout and keeps no copy: redirect it to a file only its service can read (see the rotation runbook in docs/policies.md).'],
+  },
+  {
     name: 'help',
     summary: 'show help for a command',
     positionals: '[COMMAND]',

@@ -9,6 +9,7 @@ import { parseDuration } from '../core/duration.js';
 import { PolicyInvalidError, formatPolicyIssue, isTokenSmithError, type PolicyIssue } from '../core/errors.js';
 import { loadPolicies } from '../core/policy/load.js';
 import { buildPolicySchema } from '../core/policy/schema.js';
+import { generateKey } from './keys.js';
 import { tokenRequestFrom } from '../core/request.js';
 import { hasReadiness, type Logger, type Store } from '../core/ports.js';
 import type { Policy } from '../core/policy/types.js';
@@ -123,6 +124,11 @@ export async function main(argv: readonly string[], io: CliIO, signal?: AbortSig
       case 'schema':
         if (positionals.length) throw new UsageError(`schema takes no arguments, got "${positionals[0]}"`, 'schema');
         return await schema(strings('plugin'), io);
+      case 'keys':
+        if (positionals.length !== 1 || positionals[0] !== 'generate') throw new UsageError('keys takes one subcommand: generate', 'keys');
+        if (text('alg') === undefined) throw new UsageError('keys generate needs --alg ALG', 'keys');
+        io.out(await generateKey({ alg: text('alg') as string, format: text('format') ?? 'jwk', ...(text('kid') === undefined ? {} : { kid: text('kid') as string }) }));
+        return 0;
       case 'check':
         return await check(positionals.length ? positionals : ['policies'], strings('plugin'), io);
       case 'serve': {

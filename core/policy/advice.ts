@@ -6,7 +6,7 @@ import type { PolicyDocument } from './document.js';
  * XDOC's raw `key`, `passphrase` and `appKey`s, a licence. Other names that merely contain
  * "key" (`keySize`, `keyEncoding`) are settings, not secrets.
  */
-const SECRET_SETTING = /^(secret|client_secret|password|passphrase|key|appkeys?|licen[cs]e)$/i;
+const SECRET_SETTING = /^(secret|client_secret|password|passphrase|key|private|appkeys?|licen[cs]e)$/i;
 
 /**
  * Warnings for secrets written into the file itself instead of a `${env:…}` or `${file:…}`

@@ -203,9 +203,10 @@ function brokenKeys(issues: readonly PolicyIssue[], data: Raw): Set<string> {
   return broken;
 }
 
-/** Checks across files: unique ids, and no two policies on the same path and method. */
-function crossCheck(loaded: readonly Loaded[]): PolicyIssue[] {
+/** Checks across files: unique ids, no two policies on the same path and method, no key id published twice. */
+function crossCheck(loaded: readonly Loaded[], catalog?: PolicyCatalog): PolicyIssue[] {
   const issues: PolicyIssue[] = [];
+  issues.push(...publishedKeyClashes(loaded, catalog));
   const ids = new Map<string, PolicyIssue>();
   const routes = new Map<string, { policy: string; path: string }>();
   for (const { policy, document } of loaded) {
@@ -230,6 +231,23 @@ function crossCheck(loaded: readonly Loaded[]): PolicyIssue[] {
   return issues;
 }
 
+/** A key id published by two policies: a verifier that picks a key from the shared JWKS by `kid` could not tell them apart. */
+function publishedKeyClashes(loaded: readonly Loaded[], catalog: PolicyCatalog | undefined): PolicyIssue[] {
+  const issues: PolicyIssue[] = [];
+  const owners = new Map<string, string>();
+  for (const { policy, document } of loaded) {
+    const ids = policy && catalog?.styles.get(policy.style)?.publishedKeyIds?.(policy.settings);
+    if (policy === undefined || document === undefined || ids === undefined) continue;
+    for (const { kid, path } of ids) {
+      const owner = owners.get(kid);
+      const at = [policy.style, ...path.split('/').slice(1).map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s))];
+      if (owner !== undefined && owner !== policy.id) issues.push(document.issue(at, `key id "${kid}" is already published by policy ${owner}; key ids must be unique across the served JWKS`));
+      else owners.set(kid, policy.id);
+    }
+  }
+  return issues;
+}
+
 /** A file's issues in reading order. */
 const byPosition = (a: PolicyIssue, b: PolicyIssue): number => a.line - b.line || a.col - b.col;
 
@@ -245,12 +263,12 @@ function firstIssues(issues: readonly PolicyIssue[]): PolicyIssue[] {
   ];
 }
 
-function finish(loaded: readonly Loaded[]): LoadResult {
+function finish(loaded: readonly Loaded[], catalog?: PolicyCatalog): LoadResult {
   // Any message may quote a value (a check across files quotes another file's): name each secret by its reference.
   const secrets = new SecretValues();
   for (const { secrets: own } of loaded) if (own !== undefined) secrets.addAll(own);
   const hide = (issue: PolicyIssue): PolicyIssue => ({ ...issue, message: secrets.redact(issue.message) });
-  const issues = [...loaded.flatMap((l) => firstIssues(l.issues)), ...crossCheck(loaded)].map(hide);
+  const issues = [...loaded.flatMap((l) => firstIssues(l.issues)), ...crossCheck(loaded, catalog)].map(hide);
   if (issues.length) throw new PolicyInvalidError(issues);
   return { policies: loaded.map((l) => l.policy as Policy), warnings: loaded.flatMap((l) => l.warnings).map(hide) };
 }
@@ -262,7 +280,7 @@ function finish(loaded: readonly Loaded[]): LoadResult {
  * @example loadPolicyText('id: demo\nstyle: emalidate\n…', 'inline.yaml', { catalog: registry })
  */
 export function loadPolicyText(text: string, file: string, options: LoadOptions): LoadResult {
-  return finish([compileText(text, file, options)]);
+  return finish([compileText(text, file, options)], options.catalog);
 }
 
 /** Loads one policy file. */
@@ -293,7 +311,7 @@ export async function loadPolicies(paths: readonly string[], options: LoadOption
   }
   const loaded: Loaded[] = missing.map((issue) => ({ issues: [issue], warnings: [] }));
   const limit = sizeLimit(options);
-  if (typeof limit !== 'number') return finish([...loaded, { issues: [limit], warnings: [] }]);
+  if (typeof limit !== 'number') return finish([...loaded, { issues: [limit], warnings: [] }], options.catalog);
   for (const file of files) {
     let text: string | undefined;
     try {
@@ -304,7 +322,7 @@ export async function loadPolicies(paths: readonly string[], options: LoadOption
     }
     loaded.push(text === undefined ? tooLarge(file, limit) : compileText(text, file, options));
   }
-  return finish(loaded);
+  return finish(loaded, options.catalog);
 }
 
 /** A file's text, or `undefined` when it is longer than `limit` bytes (reading stops there). */

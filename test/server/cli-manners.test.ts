@@ -231,7 +231,7 @@ describe('server/cli manners', () => {
       await server.stop();
       const lines = server.log().trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; warning?: string; policy?: string });
       const before = lines.slice(0, lines.findIndex((l) => l.msg === 'tokensmith listening'));
-      expect(before.filter((l) => l.level === 30).map((l) => l.policy)).to.deep.equal(['electa', 'emalidate', 'melissa', 'xdoc']);
+      expect(before.filter((l) => l.level === 30).map((l) => l.policy)).to.deep.equal(['electa', 'emalidate', 'jwt', 'melissa', 'xdoc']);
       expect(before.filter((l) => l.level === 40).map((l) => l.warning)).to.deep.equal(['demo-defaults', 'store', 'admin']);
     });
   });

@@ -19,7 +19,7 @@ describe('server/cli main', () => {
     it('passes the example policies, warning loudly about demo defaults', async () => {
       const { code, out, err } = await run(['check', 'policies']);
       expect(code).to.equal(0);
-      expect(out).to.equal('ok: 4 policies (electa, emalidate, melissa, xdoc)');
+      expect(out).to.equal('ok: 5 policies (electa, emalidate, jwt, melissa, xdoc)');
       expect(err).to.include('WARNING');
       expect(err).to.include('EMALIDATE_SECRET is not set');
       expect(err).to.not.include('demo-secret-do-not-use');

@@ -47,7 +47,7 @@ describe('check: every problem of a file in one pass', () => {
   it('still checks the rest while the style name is wrong, and suggests the style', () => {
     const text = 'id: p\nstyle: emalidat\ntll: 5m\nttl: { default: 2h, max: 1h }\nemalidate:\n  issuer: x\n  bogus: 1\n';
     expect(problems(text)).to.deep.equal([
-      'p.yaml:2:8: /style: unknown style "emalidat"; did you mean "emalidate"? known styles: electa, emalidate, melissa, xdoc',
+      'p.yaml:2:8: /style: unknown style "emalidat"; did you mean "emalidate"? known styles: electa, emalidate, jwt, melissa, xdoc',
       `p.yaml:3:1: /tll: unknown key "tll"; did you mean "ttl"? allowed keys: ${policyKeys(registry)}`,
       'p.yaml:4:17: /ttl/default: expected min ≤ default ≤ max; got default 2h with min 1s and max 1h',
       'p.yaml:6:3: /emalidate: missing required key "keys"',

@@ -7,6 +7,8 @@ import { registryOf } from '../../helpers/names.js';
 // here, its run fails and says so.
 const RECIPES: Readonly<Record<string, ConformanceRecipe>> = {
   emalidate: { issue: {}, present: 'bearer', otherEnv: { EMALIDATE_SECRET: 'another-secret-for-the-conformance-kit-0042' } },
+  // The example key comes from a file, so the other policy differs by its audience: a token of one is no token of the other.
+  jwt: { issue: { client_id: 'demo-client', client_secret: 'demo-client-secret-change-me' }, present: 'bearer', otherEnv: { JWT_AUDIENCE: 'another-audience' } },
   melissa: { issue: { L: 'demo-melissa-licence-change-me', P: 'pkgExpressEntry' }, present: { param: 'id' } },
   electa: { issue: { CID: '123456', AppKey: 'UO86CN11XY73SF72TT40PG18ZE76VV71' }, verifyParams: { CID: '123456' }, present: { param: 'Token' } },
   xdoc: { issue: {}, present: { param: 'XST' }, verifyParams: { XSC: 'DemoSecurityContext' }, otherEnv: { XDOC_KEY_HEX: 'ff'.repeat(32) } },
