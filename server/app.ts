@@ -215,7 +215,7 @@ function metricsRoute(metrics: Metrics, secret: string | undefined): Middleware 
     if (!allowed(ctx.get('authorization'))) {
       throw new MetricsUnauthorizedError('metrics secret missing or wrong');
     }
-    ctx.body = await metrics.registry.metrics();
+    ctx.body = await metrics.text();
     ctx.type = metrics.registry.contentType;
     ctx.set('cache-control', 'no-store');
   };

@@ -50,6 +50,7 @@ export function checkBinding(policy: Policy, record: TokenRecord, request: Token
 export const ipBindingGuard: GuardPlugin = {
   name: 'ip-binding',
   order: 300,
+  stateless: true,
   keys: {
     ipBinding: {
     description: 'off | param (bind the address the caller names) | caller (bind the caller\'s own) | required (the caller must name one); or { mode, param }',
