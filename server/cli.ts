@@ -406,8 +406,9 @@ async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSi
   if (graceMs === undefined) throw new UsageError(`--grace takes a duration such as 10s or 500ms, got "${grace}"`, 'serve');
   const { format, level } = logSettings(values, io);
   const proxies = ((values['trust-proxy'] as string | undefined) ?? '').split(',').filter((s) => s.trim() !== '');
-  const booted = await bootChecked(common, io);
+  // Listening to the primary before the (slow) boot, so that a stop sent meanwhile waits for serve to take it.
   const link = workerLink();
+  const booted = await bootChecked(common, io);
   const perWorker = link !== undefined && storeNameOf(common.store) === 'memory';
   if (perWorker) await refuseSharedState(booted, io);
   const logger = createLogger({
