@@ -167,6 +167,21 @@ describe('serve --workers', function () {
       }
     });
 
+    it('answers 503 ERR_METRICS_UNAVAILABLE, not one worker\'s counts, while a worker cannot answer', async () => {
+      const { pid: stopped } = await served(server, ISSUE);
+      process.kill(stopped, 'SIGSTOP');
+      // A connection handed to the stopped worker waits for it; the other worker answers the other one.
+      const scrapes = [fresh(`${server.url}/metrics`), fresh(`${server.url}/metrics`)];
+      try {
+        const first = await Promise.race(scrapes);
+        expect(first.status).to.equal(503);
+        expect(JSON.parse(first.body)).to.deep.equal({ error: 'ERR_METRICS_UNAVAILABLE', error_description: 'the workers did not all report their metrics' });
+      } finally {
+        process.kill(stopped, 'SIGCONT');
+        await Promise.allSettled(scrapes);
+      }
+    });
+
     it('reloads every worker on SIGHUP and logs how each did', async () => {
       const from = server.lines().length;
       server.child.kill('SIGHUP');
