@@ -436,8 +436,8 @@ async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSi
   if (link === undefined || link.first) {
     announce(logger, booted.engine.policies);
     shout(logger, booted, common.store);
+    if (adminSecret === undefined) logger.warn({ warning: 'admin' }, 'TOKENSMITH_ADMIN_SECRET is not set: /introspect and /revoke refuse every call');
   }
-  if (adminSecret === undefined && (link === undefined || link.first)) logger.warn({ warning: 'admin' }, 'TOKENSMITH_ADMIN_SECRET is not set: /introspect and /revoke refuse every call');
   const address = server.address();
   const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}` : String(address);
 

@@ -83,6 +83,22 @@ describe('serve --workers', function () {
       ]);
     });
 
+    it('is refused with --memory-per-worker when revocation is on (its deny list would be per worker)', async () => {
+      const child = spawn(process.execPath, ['bin/tokensmith.js', 'serve', '--port', '0', '--workers', '2', '--memory-per-worker', '--policies', 'policies/emalidate.yaml'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env['PATH'] ?? '', ...ENV, TOKENSMITH_ADMIN_SECRET: 'workers-admin-secret-0123456789' },
+      });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const [code] = (await once(child, 'exit')) as [number];
+      expect(code).to.equal(1);
+      expect(err.split('\n').filter((l) => l.startsWith('tokensmith: '))).to.deep.equal([
+        'tokensmith: --memory-per-worker: TOKENSMITH_ADMIN_SECRET enables POST /revoke, whose deny list each worker would keep apart ' +
+          '(a token revoked through one worker would stay valid on the others); use --store redis://HOST:PORT/DB so that the workers share one store',
+      ]);
+      expect(err).to.not.include('workers-admin-secret-0123456789');
+    });
+
     it('serves self-contained tokens with --memory-per-worker: one worker verifies what the other issued', async () => {
       const server = await serveChild(['--workers', '2', '--memory-per-worker', '--policies', 'policies/emalidate.yaml', '--log-format', 'json'], ENV);
       try {
