@@ -81,6 +81,10 @@ async function main(): Promise<void> {
     jwtEdIssue: { name: '(jd) tokensmith jwt EdDSA issue', server: 'ours', path: '/jwt-eddsa/token', method: 'POST' as const },
     handJwtEdVerify: { name: '(jdv0) hand-written jwt EdDSA verify', server: 'hand-jwt', path: '/jwt-eddsa/demo', method: 'GET' as const, headers: jwtBearer['EdDSA'] },
     jwtEdVerify: { name: '(jdv) tokensmith jwt EdDSA verify', server: 'ours', path: '/jwt-eddsa/demo', method: 'GET' as const, headers: jwtBearer['EdDSA'] },
+    electaIssueWorkers1: { name: '(ew1) Electa issue, Redis, serve --workers 1', server: 'serve-workers-1', path: electaIssue, method: 'GET' as const },
+    electaIssueWorkers2: { name: '(ew2) Electa issue, Redis, serve --workers 2', server: 'serve-workers-2', path: electaIssue, method: 'GET' as const },
+    emIssueWorkers1: { name: '(cw1) emalidate issue, Redis, serve --workers 1', server: 'serve-workers-1', path: '/emalidate/token', method: 'POST' as const },
+    emIssueWorkers2: { name: '(cw2) emalidate issue, Redis, serve --workers 2', server: 'serve-workers-2', path: '/emalidate/token', method: 'POST' as const },
   };
   /** Each of ours runs in turns with its baselines (the bare ceiling with the emalidate issue pair). */
   const groups: (readonly (keyof typeof cases)[])[] = [
@@ -89,6 +93,7 @@ async function main(): Promise<void> {
     ['handElectaVerify', 'guardedElectaVerify', 'electaVerify'], ['melissaIssue', 'melissaIssueLimited'],
     ['handJwtEsIssue', 'jwtEsIssue'], ['handJwtEsVerify', 'jwtEsVerify'], ['handJwtEdIssue', 'jwtEdIssue'], ['handJwtEdVerify', 'jwtEdVerify'],
     ...(redis ? ([['melissaIssue', 'melissaIssueRedis'], ['melissaVerify', 'melissaVerifyRedis'], ['electaIssue', 'electaIssueRedis'], ['electaVerify', 'electaVerifyRedis']] as const) : []),
+    ...(redis ? ([['electaIssueWorkers1', 'electaIssueWorkers2'], ['emIssueWorkers1', 'emIssueWorkers2']] as const) : []),
   ];
   const pairs: Pair[] = [
     { ours: cases.emIssue.name, baseline: cases.joseIssue.name, target: 0.9 },
@@ -121,6 +126,11 @@ async function main(): Promise<void> {
     { ours: cases.melissaVerifyRedis.name, baseline: cases.melissaVerify.name, target: 0.6 },
     { ours: cases.electaIssueRedis.name, baseline: cases.electaIssue.name, target: 0.6 },
     { ours: cases.electaVerifyRedis.name, baseline: cases.electaVerify.name, target: 0.6 },
+    // Issue 20 asked for 1.6 on 2 cores; the load generator and Redis run on the same 2 cores, so
+    // this ratio is what the machine allows, and the CPU per request shows what each core does
+    // (docs/performance.md, serve --workers).
+    { ours: cases.electaIssueWorkers2.name, baseline: cases.electaIssueWorkers1.name, target: 1.6 },
+    { ours: cases.emIssueWorkers2.name, baseline: cases.emIssueWorkers1.name, target: 1.6 },
   ];
 
   // BENCH_ONLY=melissa,electa runs just the groups whose case keys or names contain one of the words;
@@ -136,7 +146,8 @@ async function main(): Promise<void> {
   }
   const http = runs.flat();
   for (const r of http) {
-    console.log(`${r.name.padEnd(40)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  errors ${r.errors} non2xx ${r.non2xx}`);
+    const cpu = `  cpu µs/req: server ${r.cpuUsPerRequest === undefined ? '?' : r.cpuUsPerRequest.toFixed(0)}, load ${r.loadCpuUsPerRequest.toFixed(0)}`;
+    console.log(`${r.name.padEnd(40)} ${r.rps.toFixed(0).padStart(8)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  errors ${r.errors} non2xx ${r.non2xx}${cpu}`);
   }
   const inproc = await runInProcess(only, jwtDir);
 

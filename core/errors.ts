@@ -291,6 +291,15 @@ export class RevokeUnsupportedError extends TokenSmithError {
   override readonly status = 400;
 }
 
+/**
+ * `GET /metrics` under `serve --workers N`: the primary could not gather every worker's counts
+ * in time (a worker busy or restarting). Answered rather than one worker's counts alone.
+ */
+export class MetricsUnavailableError extends TokenSmithError {
+  readonly code = 'ERR_METRICS_UNAVAILABLE';
+  override readonly status = 503;
+}
+
 /** The store could not be reached; nothing was issued. */
 export class StoreUnavailableError extends TokenSmithError {
   readonly code = 'ERR_STORE_UNAVAILABLE';

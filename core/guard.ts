@@ -127,6 +127,13 @@ export interface GuardPlugin {
   readonly keys: Readonly<Record<string, JsonSchema>>;
   /** The error codes its hooks may refuse with (each documented in docs/errors.md). */
   readonly codes: readonly string[];
+  /**
+   * `true` when its hooks never touch the store, directly or through `useOnce`: they decide
+   * from the policy, the request and the token alone. Only policies whose guards are all
+   * stateless may be served by workers that each keep their own memory store
+   * (`serve --workers N --memory-per-worker`). Absent: the guard is taken to keep state.
+   */
+  readonly stateless?: boolean;
   /** Checks the schema cannot express; paths are JSON pointers from the policy's root (`/lockout/per`). */
   check?(policy: Policy): readonly { path: string; message: string }[];
   /** The guard for `policy`, or `undefined` when the policy does not use this rule. */

@@ -226,7 +226,7 @@ async function protectedDemo(ctx: Context, _next: Next): Promise<void> {
 /** `GET /metrics` in Prometheus text format (the admin router asks for a credential first, unless it is open). */
 function metricsRoute(metrics: Metrics): Middleware {
   return async function serveMetrics(ctx) {
-    ctx.body = await metrics.registry.metrics();
+    ctx.body = await metrics.text();
     ctx.type = metrics.registry.contentType;
     ctx.set('cache-control', 'no-store');
   };

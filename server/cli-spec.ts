@@ -63,6 +63,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       STORE,
       PLUGIN,
       { name: 'trust-proxy', type: 'string', arg: 'ADDR[,CIDR…]', env: 'TOKENSMITH_TRUSTED_PROXIES', help: 'peers whose X-Forwarded-For is believed' },
+      { name: 'workers', type: 'string', arg: 'N|auto', env: 'TOKENSMITH_WORKERS', default: '1', help: 'worker processes sharing the port (node:cluster); auto = one per core; more than 1 needs a shared store (redis://…)' },
+      { name: 'memory-per-worker', type: 'boolean', help: 'with --workers above 1: give each worker its own memory store; refused unless every policy keeps no state (self-contained tokens, no lockout or single use, no revocation)' },
       { name: 'watch', type: 'boolean', help: 'reload the policies when a policy file changes' },
       { name: 'grace', type: 'string', arg: 'DURATION', default: '10s', help: 'how long a stop waits for requests in flight' },
       { name: 'demo', type: 'boolean', help: 'serve the Melissa browser demo at /demo/melissa' },
@@ -81,7 +83,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       ['TOKENSMITH_REDIS_PREFIX', 'key prefix in Redis (default tokensmith:)'],
       ['TOKENSMITH_MAX_POLICY_BYTES', 'largest policy file read (default 1048576 = 1 MiB)'],
     ],
-    notes: ['signals: SIGHUP reloads the policies (and reopens the audit file); SIGTERM/SIGINT stop gracefully (a second one stops at once)'],
+    notes: [
+      'signals: SIGHUP reloads the policies (and reopens the audit file); SIGTERM/SIGINT stop gracefully (a second one stops at once)',
+      'with --workers N, send them to the primary process: it passes them to every worker and starts a crashed worker again',
+    ],
   },
   {
     name: 'check',

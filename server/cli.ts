@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -29,6 +30,10 @@ import { drainable, settling } from './lifecycle.js';
 import { createLogger, flushLogger, lineDestination, type LogFormat } from './logging.js';
 import { Metrics } from './metrics.js';
 import { reloader, watchPolicies } from './reload.js';
+import { perWorkerStoreIssues } from './per-worker-store.js';
+import { leaveCluster, workerLink } from './worker-link.js';
+import { runWorkers, workerCount } from './workers.js';
+import { SystemClock } from '../core/clock.js';
 
 /** Where the CLI writes; injectable so tests run it in-process. */
 export interface CliIO {
@@ -133,7 +138,14 @@ export async function main(argv: readonly string[], io: CliIO, signal?: AbortSig
         return await check(positionals.length ? positionals : ['policies'], strings('plugin'), io);
       case 'serve': {
         if (positionals.length) throw new UsageError(`serve takes no arguments, got "${positionals[0]}" (use --policies DIR)`, 'serve');
-        return await serve(await commonOf(values, io), values, io, signal);
+        const common = await commonOf(values, io);
+        const workers = workerCount(values['workers'] as string | undefined);
+        if (workers > 1 && cluster.isPrimary) return await serveWorkers(workers, rest, common, values, io, signal);
+        try {
+          return await serve(common, values, io, signal);
+        } finally {
+          leaveCluster();
+        }
       }
       case 'lockouts':
         return await lockouts(positionals, values, io, async () => bootChecked(await commonOf(values, io), io));
@@ -410,24 +422,28 @@ async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSi
   const grace = (values['grace'] as string | undefined) ?? DEFAULT_GRACE;
   const graceMs = parseDuration(grace);
   if (graceMs === undefined) throw new UsageError(`--grace takes a duration such as 10s or 500ms, got "${grace}"`, 'serve');
-  const format = (values['log-format'] as string | undefined) ?? (io.stderrIsTTY ? 'pretty' : 'json');
-  if (format !== 'json' && format !== 'pretty') throw new UsageError(`--log-format takes json or pretty, got "${format}"`, 'serve');
-  const level = (values['log-level'] as string | undefined) ?? 'info';
-  if (!LEVELS.includes(level)) throw new UsageError(`--log-level takes one of ${LEVELS.join(', ')}, got "${level}"`, 'serve');
+  const { format, level } = logSettings(values, io);
   const proxies = ((values['trust-proxy'] as string | undefined) ?? '').split(',').filter((s) => s.trim() !== '');
   const auditTarget = values['audit'] as string | undefined;
   const auditKeyText = io.env['TOKENSMITH_AUDIT_KEY'];
   if (auditKeyText && auditKeyText.length < MIN_AUDIT_KEY) throw new UsageError(`TOKENSMITH_AUDIT_KEY must be at least ${MIN_AUDIT_KEY} characters`, 'serve');
   const adminCredentials = adminCredentialsFrom(values['admin-credentials'] as string | undefined, io.env);
+  // Listening to the primary before the (slow) boot, so that a stop sent meanwhile waits for serve to take it.
+  const link = workerLink();
   const booted = await bootChecked(common, io);
+  const perWorker = link !== undefined && storeNameOf(common.store) === 'memory';
+  if (perWorker) await refuseSharedState(booted, io, adminCredentials !== undefined);
   // Audit lines to stderr share the log's buffer, so that the two never cut into each other.
-  const logDestination = io.log ?? (auditTarget === 'stderr' ? lineDestination(2) : undefined);
-  const logger = createLogger({ ...(logDestination ? { destination: logDestination } : {}), level, format: format as LogFormat, colorize: io.stderrIsTTY === true && !io.log });
+  const logDestination = io.log ?? (auditTarget === 'stderr' ? lineDestination(2, link !== undefined) : undefined);
+  const logger = createLogger({
+    ...(logDestination ? { destination: logDestination } : {}), level, format, colorize: io.stderrIsTTY === true && !io.log, shared: link !== undefined,
+  });
   const adminSecret = io.env['TOKENSMITH_ADMIN_SECRET'];
   const metricsSecret = io.env['TOKENSMITH_METRICS_SECRET'];
   const metricsMode = io.env['TOKENSMITH_METRICS'];
   const metricsEndpoint = metricsMode === 'off' ? 'off' : metricsSecret ? { secret: metricsSecret } : metricsMode === 'admin' ? 'admin' : 'open';
-  const metrics = new Metrics({ processMetrics: true });
+  const metrics = new Metrics({ processMetrics: true, ...(link ? { gather: () => link.clusterMetrics() } : {}) });
+  link?.shareMetrics(metrics.registry);
   let audit: AuditTrail | undefined;
   let app: ReturnType<typeof createApp>;
   try {
@@ -457,15 +473,25 @@ async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSi
     throw err;
   }
   // Said once the port is ours: a server that cannot listen says one line, not its whole start-up.
-  announce(logger, booted.engine.policies);
-  shout(logger, booted, common.store);
-  if (!adminSecret && !adminCredentials) logger.warn({ warning: 'admin' }, 'TOKENSMITH_ADMIN_SECRET is not set and no --admin-credentials given: the admin routes (/introspect, /revoke, /admin/lockouts) refuse every call');
-  if (adminCredentials) logger.info({ admin: adminCredentials.map((c) => ({ name: c.name, actions: c.actions })) }, 'admin credentials loaded');
+  // Of several workers, the first says it for all.
+  if (link === undefined || link.first) {
+    announce(logger, booted.engine.policies);
+    shout(logger, booted, common.store);
+    if (!adminSecret && !adminCredentials) logger.warn({ warning: 'admin' }, 'TOKENSMITH_ADMIN_SECRET is not set and no --admin-credentials given: the admin routes (/introspect, /revoke, /admin/lockouts) refuse every call');
+    if (adminCredentials) logger.info({ admin: adminCredentials.map((c) => ({ name: c.name, actions: c.actions })) }, 'admin credentials loaded');
+  }
   audit?.record('audit.started', { policies: booted.engine.policies.map((p) => p.id), key: auditKeyText ? 'TOKENSMITH_AUDIT_KEY' : 'per-process' });
   const address = server.address();
   const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}` : String(address);
 
-  const { reload } = reloader(booted, { policies: common.policies, env: io.env, logger, metrics, worker: { plugins: common.plugins ?? [] }, ...(audit ? { audit } : {}) });
+  const { reload } = reloader(booted, {
+    policies: common.policies, env: io.env, logger, metrics, worker: { plugins: common.plugins ?? [] }, ...(audit ? { audit } : {}),
+    ...(perWorker ? { check: (policies: readonly Policy[]) => perWorkerStoreIssues(policies, booted.registry, guardDeps(booted)) } : {}),
+  });
+  link?.onReload((reason) => {
+    audit?.reopen();
+    return reload(reason);
+  });
   const onHangup = () => {
     audit?.reopen();
     void reload('SIGHUP');
@@ -480,7 +506,8 @@ async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSi
     { listen: shown, graceMs, watch: values['watch'] ?? false, policies: booted.engine.policies.map((p) => p.id) },
     'tokensmith listening',
   );
-  io.out(`tokensmith listening on ${shown}`);
+  if (link) link.listening(shown);
+  else io.out(`tokensmith listening on ${shown}`);
 
   // The first stop signal drains; a second one cuts what is still running.
   let stop: (by: string) => void = () => {};
@@ -500,6 +527,16 @@ async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSi
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((name) => [name, () => onStop(name)] as const);
   for (const [name, handler] of handlers) process.on(name, handler);
   signal?.addEventListener('abort', () => onStop('abort'), { once: true });
+  // The primary's stop may come with the same signal sent to the whole process group: it starts a drain, never a second stop.
+  link?.onStop(
+    (by) => {
+      if (!stopping) onStop(by);
+    },
+    (by) => {
+      if (!stopping) onStop(by);
+      onStop(by);
+    },
+  );
 
   const stoppedBy = await stopped;
   const inFlight = lifecycle.inFlight;
@@ -526,6 +563,7 @@ async function serve(common: Common, values: Values, io: CliIO, signal?: AbortSi
   await audit?.close();
   logger.info({ cut, store: storeClosed ? 'closed' : 'failed', exitCode: cut > 0 || !storeClosed ? 1 : 0 }, 'tokensmith stopped');
   await flushLogger(logger);
+  link?.close();
   return cut > 0 || !storeClosed ? 1 : 0;
 }
 
@@ -548,4 +586,55 @@ async function openAuditSink(target: string, logDestination: DestinationStream |
   } catch (err) {
     throw new CliError(`cannot open the audit file ${target} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'check --audit (or TOKENSMITH_AUDIT) and the folder\'s permissions');
   }
+}
+
+/** The log format and level `serve` was asked for (its workers' primary logs the same way). */
+function logSettings(values: Values, io: CliIO): { format: LogFormat; level: string } {
+  const format = (values['log-format'] as string | undefined) ?? (io.stderrIsTTY ? 'pretty' : 'json');
+  if (format !== 'json' && format !== 'pretty') throw new UsageError(`--log-format takes json or pretty, got "${format}"`, 'serve');
+  const level = (values['log-level'] as string | undefined) ?? 'info';
+  if (!LEVELS.includes(level)) throw new UsageError(`--log-level takes one of ${LEVELS.join(', ')}, got "${level}"`, 'serve');
+  return { format, level };
+}
+
+/**
+ * `serve --workers N` (N > 1) in the primary process: refuses a store each worker would keep
+ * apart unless asked for (the workers refuse it again for policies that keep state), then runs
+ * the workers (server/workers.ts).
+ */
+async function serveWorkers(workers: number, args: readonly string[], common: Common, values: Values, io: CliIO, signal?: AbortSignal): Promise<number> {
+  if (storeNameOf(common.store) === 'memory' && values['memory-per-worker'] !== true) {
+    throw new UsageError(
+      `the memory store keeps sessions and lockout counts inside one process: with --workers ${workers} each worker would have its own, ` +
+        'and a token issued by one worker would be unknown to the next; use --store redis://HOST:PORT/DB, or --memory-per-worker if every policy keeps no state',
+      'serve',
+    );
+  }
+  const { format, level } = logSettings(values, io);
+  const logger = createLogger({ ...(io.log ? { destination: io.log } : {}), level, format, colorize: io.stderrIsTTY === true && !io.log, shared: true });
+  return runWorkers({ workers, args, env: io.env, logger, out: io.out, ...(signal ? { signal } : {}) });
+}
+
+/** What a guard is made with when only asked whether a policy uses it. */
+function guardDeps(booted: Booted) {
+  return { store: booted.store, clock: new SystemClock(), lockoutStarted: () => {} };
+}
+
+/**
+ * A worker with a memory store of its own serves only what needs no shared state: refuses
+ * policies that keep some (server/per-worker-store.ts) and revocation, whose deny list each
+ * worker would keep apart.
+ */
+async function refuseSharedState(booted: Booted, io: CliIO, adminCredentials: boolean): Promise<void> {
+  const hint = 'use --store redis://HOST:PORT/DB so that the workers share one store';
+  const issues = perWorkerStoreIssues(booted.engine.policies, booted.registry, guardDeps(booted));
+  const problem =
+    issues.length > 0
+      ? `--memory-per-worker serves only policies that keep no state; ${issues.map((issue) => issue.message).join('; ')}`
+      : io.env['TOKENSMITH_ADMIN_SECRET'] || adminCredentials
+        ? '--memory-per-worker: an admin credential (TOKENSMITH_ADMIN_SECRET or --admin-credentials) enables POST /revoke, whose deny list each worker would keep apart (a token revoked through one worker would stay valid on the others)'
+        : undefined;
+  if (problem === undefined) return;
+  await booted.store.close();
+  throw new CliError(problem, hint);
 }

@@ -23,6 +23,12 @@ export interface LoggerOptions {
   readonly format?: LogFormat;
   /** With `pretty`: colour the levels (for a terminal). Default false. */
   readonly colorize?: boolean;
+  /**
+   * Other processes write to the same descriptor (the workers of `serve --workers N` share
+   * stderr): each write then holds whole lines and at most 4 KiB, which a pipe writes in one
+   * piece (PIPE_BUF), so that no line of one process is cut by another's. Default false.
+   */
+  readonly shared?: boolean;
 }
 
 export type LogFormat = 'json' | 'pretty';
@@ -51,9 +57,12 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
       ? pretty({ destination: typeof destination === 'object' ? asWritable(destination) : destination, sync: true, colorize: options.colorize ?? false, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
       : typeof destination === 'object'
         ? destination
-        : lineDestination(destination);
+        : lineDestination(destination, options.shared === true);
   return pino({ level: options.level ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } }, stream);
 }
+
+/** The most Linux writes to a pipe in one piece. */
+const PIPE_BUF = 4096;
 
 /**
  * pino's asynchronous sonic-boom destination, fed each line as bytes and batched. In its default
@@ -64,8 +73,9 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
  * until 4 KiB are pending or 100 ms have passed (`minLength`, `periodicFlush`); pino's exit
  * hook writes the rest synchronously, so only a `SIGKILL` can lose lines (the last 100 ms).
  */
-export function lineDestination(dest: number | string): DestinationStream {
-  const sonic = pino.destination({ dest, sync: false, mkdir: true, contentMode: 'buffer', minLength: 4096, periodicFlush: 100 });
+export function lineDestination(dest: number | string, shared = false): DestinationStream {
+  const batch = shared ? { minLength: PIPE_BUF / 2, maxWrite: PIPE_BUF } : { minLength: 4096 };
+  const sonic = pino.destination({ dest, sync: false, mkdir: true, contentMode: 'buffer', periodicFlush: 100, ...batch });
   return {
     // In buffer mode sonic-boom takes bytes; its types only declare the text form.
     write: (line: string) => sonic.write(Buffer.from(line) as unknown as string),

@@ -7,6 +7,11 @@ export type RequestKind = 'issue' | 'verify' | 'introspect' | 'revoke';
 export interface MetricsOptions {
   /** Also collect Node's process metrics (CPU, memory, event loop lag, GC). Default false. */
   readonly processMetrics?: boolean;
+  /**
+   * Where `GET /metrics` reads its text. Default: this registry. A `serve --workers N` worker
+   * reads every worker's counts, summed by the primary, so that no scrape shows one worker's alone.
+   */
+  readonly gather?: () => Promise<string>;
 }
 
 /** Latency buckets in seconds: token requests take from well under a millisecond to a store timeout. */
@@ -39,9 +44,11 @@ export class Metrics {
   /** One recorder per (kind, policy, outcome): label lookups happen once, not per request. */
   readonly #recorders = new Map<string, (seconds: number) => void>();
   #engines: Engine[] = [];
+  readonly #gather: () => Promise<string>;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
+    this.#gather = options.gather ?? (() => this.registry.metrics());
     this.#issued = new Counter({ name: 'tokensmith_tokens_issued_total', help: 'Tokens issued, by policy', labelNames: ['policy'], registers });
     this.#refused = new Counter({
       name: 'tokensmith_tokens_refused_total',
@@ -92,11 +99,18 @@ export class Metrics {
       name: 'tokensmith_policies',
       help: 'Policies served now',
       registers,
+      // Summed over the workers of `serve --workers N` it would count each policy N times.
+      aggregator: 'max',
       collect() {
         this.set(engines().reduce((n, engine) => n + engine.policies.length, 0));
       },
     });
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The text `GET /metrics` answers, in Prometheus format. */
+  text(): Promise<string> {
+    return this.#gather();
   }
 
   /** Counts what the engine reports outside requests: locks started, store failures, a full store. Returns the unsubscribe. */

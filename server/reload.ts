@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { formatPolicyIssue, isTokenSmithError, PolicyInvalidError, type PolicyIssue } from '../core/errors.js';
 import { deepFreeze, loadPolicies, type LoadResult } from '../core/policy/load.js';
 import type { Logger } from '../core/ports.js';
+import type { Policy } from '../core/policy/types.js';
 import type { Booted } from './bootstrap.js';
 import type { AuditTrail } from './audit.js';
 import type { Metrics } from './metrics.js';
@@ -26,6 +27,8 @@ export interface ReloadOptions {
    * holds. Absent: the files are loaded on the event loop (for hosts that register styles in code).
    */
   readonly worker?: { readonly plugins: readonly string[] };
+  /** Further reasons to refuse a valid set (`serve --memory-per-worker`: policies that keep state); the old set keeps serving. */
+  readonly check?: (policies: readonly Policy[]) => readonly PolicyIssue[];
 }
 
 /** A worker that has not answered by then is stopped, and the reload fails (the old set keeps serving). */
@@ -70,6 +73,8 @@ export function reloader(booted: Pick<Booted, 'engine' | 'registry'>, options: R
         options.worker === undefined
           ? await loadPolicies(options.policies, { catalog: registry, env })
           : await loadOffThread({ policies: options.policies, plugins: options.worker.plugins, env });
+      const refused = options.check?.(policies) ?? [];
+      if (refused.length > 0) throw new PolicyInvalidError([...refused]);
       const set = await engine.compile(policies);
       engine.use(set);
       for (const warning of warnings) logger.warn({ warning: formatPolicyIssue(warning) }, 'policy warning');

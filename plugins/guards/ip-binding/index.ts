@@ -72,6 +72,7 @@ const networks = (what: string): JsonSchema => ({
 export const ipBindingGuard: GuardPlugin = {
   name: 'ip-binding',
   order: 300,
+  stateless: true,
   keys: {
     ipBinding: {
     description: 'off | param (bind the address the caller names) | caller (bind the caller\'s own) | required (the caller must name one); or { mode, param, allow }',

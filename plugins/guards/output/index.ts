@@ -11,6 +11,7 @@ import { chooseFormat } from '../../../core/formats.js';
 export const outputGuard: GuardPlugin = {
   name: 'output',
   order: 100,
+  stateless: true,
   keys: {
     output: {
     type: 'object',

@@ -13,6 +13,7 @@ const NO_SCOPES: readonly string[] = Object.freeze([]);
 export const scopesGuard: GuardPlugin = {
   name: 'scopes',
   order: 400,
+  stateless: true,
   keys: {},
   codes: ['ERR_SCOPE_NOT_ALLOWED', 'ERR_TOKEN_SCOPE'] satisfies ErrorCode[],
   create: (policy) => ({

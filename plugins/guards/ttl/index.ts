@@ -32,6 +32,7 @@ export function lifetimeFor(policy: Policy, request: Pick<TokenRequest, 'preset'
 export const ttlGuard: GuardPlugin = {
   name: 'ttl',
   order: 500,
+  stateless: true,
   keys: {
     ttl: {
     type: 'object',
