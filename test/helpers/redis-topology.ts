@@ -70,8 +70,8 @@ export async function spawnRedis(command: 'redis-server' | 'redis-sentinel', arg
   return { port, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }
 
-/** Server settings every test server shares: loopback only, nothing written to disk. */
-const BASE = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+/** Server settings every test server shares: loopback only, nothing written to disk, no diskless-sync delay (5 s by default) so a replica syncs at once. */
+const BASE = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0'];
 
 /** A client for one node, for the test's own checks (retries, since the node may be busy). */
 export function nodeClient(port: number, extra: RedisOptions = {}): Redis {
@@ -138,15 +138,20 @@ export async function startCluster(): Promise<RedisCluster> {
   };
 }
 
-/** A primary, one replica and two sentinels (quorum 1) watching it as `mymaster`. */
+/**
+ * A primary, two replicas and two sentinels (quorum 2: both must see it down, so a slow moment on a busy machine is no failover) watching it as `mymaster`. Two replicas,
+ * so that after the primary is lost a write can still wait for one replica (`?wait=1`).
+ */
 export interface SentinelSet {
   readonly primary: RedisProcess;
-  readonly replica: RedisProcess;
+  readonly replicas: readonly RedisProcess[];
   readonly sentinels: readonly RedisProcess[];
   /** `redis+sentinel://127.0.0.1:s1,127.0.0.1:s2/mymaster` */
   readonly url: string;
   /** The port of the server the sentinels name as primary now. */
   currentPrimary(): Promise<number>;
+  /** Each server's replication role and each sentinel's view, for a failing test's message. */
+  describe(): Promise<string>;
   dispose(): Promise<void>;
 }
 
@@ -154,20 +159,32 @@ export async function startSentinelSet(): Promise<SentinelSet> {
   const dir = tempDir('sentinel');
   const started: RedisProcess[] = [];
   try {
-    const [p, r] = [await freePort(), await freePort()];
-    const primary = await spawnRedis('redis-server', ['--port', String(p), ...BASE, '--dir', dir.path], p);
+    // Each server in its own directory: a replica writes the primary's snapshot there to sync.
+    const own = (name: string) => {
+      mkdirSync(join(dir.path, name));
+      return join(dir.path, name);
+    };
+    const p = await freePort();
+    const primary = await spawnRedis('redis-server', ['--port', String(p), ...BASE, '--dir', own('primary')], p);
     started.push(primary);
-    const replica = await spawnRedis('redis-server', ['--port', String(r), ...BASE, '--dir', dir.path, '--replicaof', '127.0.0.1', String(p)], r);
-    started.push(replica);
-    const probe = nodeClient(r);
-    try {
-      await until(async () => (await probe.info('replication')).includes('master_link_status:up'), 10_000, 'the replica in sync');
-    } finally {
-      probe.disconnect();
+    const replicas: RedisProcess[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await freePort();
+      const replica = await spawnRedis('redis-server', ['--port', String(r), ...BASE, '--dir', own(`replica-${i}`), '--replicaof', '127.0.0.1', String(p)], r);
+      started.push(replica);
+      replicas.push(replica);
+      const probe = nodeClient(r);
+      try {
+        await until(async () => (await probe.info('replication')).includes('master_link_status:up'), 10_000, 'the replica in sync');
+      } finally {
+        probe.disconnect();
+      }
     }
     const sentinels: RedisProcess[] = [];
+    const sentinelPorts = [await freePort(), await freePort()];
+    const ids = sentinelPorts.map((_, i) => String(i + 1).repeat(40));
     for (let i = 0; i < 2; i++) {
-      const port = await freePort();
+      const port = sentinelPorts[i] as number;
       const conf = join(dir.path, `sentinel-${i}.conf`);
       writeFileSync(
         conf,
@@ -175,10 +192,16 @@ export async function startSentinelSet(): Promise<SentinelSet> {
           `port ${port}`,
           'bind 127.0.0.1',
           `dir ${dir.path}`,
-          `sentinel monitor mymaster 127.0.0.1 ${p} 1`,
-          'sentinel down-after-milliseconds mymaster 800',
+          `sentinel monitor mymaster 127.0.0.1 ${p} 2`,
+          'sentinel down-after-milliseconds mymaster 1000',
           'sentinel failover-timeout mymaster 4000',
           'sentinel parallel-syncs mymaster 1',
+          // Named here, the replicas need not wait for the sentinel's first INFO (every 10 s).
+          ...replicas.map((r) => `sentinel known-replica mymaster 127.0.0.1 ${r.port}`),
+          // So are the sentinels, each to the other: one that thinks it is alone could promote a
+          // replica while the other promotes another.
+          `sentinel myid ${ids[i]}`,
+          `sentinel known-sentinel mymaster 127.0.0.1 ${sentinelPorts[1 - i]} ${ids[1 - i]}`,
           '',
         ].join('\n'),
       );
@@ -186,18 +209,28 @@ export async function startSentinelSet(): Promise<SentinelSet> {
       started.push(sentinel);
       sentinels.push(sentinel);
     }
-    // Each sentinel must know the replica (from the primary's INFO) before it can promote it.
+    // Each sentinel must know the replicas before it can promote one.
     for (const s of sentinels) {
       const client = nodeClient(s.port);
       try {
-        await until(async () => ((await client.call('SENTINEL', 'REPLICAS', 'mymaster')) as unknown[]).length === 1, 15_000, 'the sentinels to see the replica');
+        // Known from the configuration is not enough: a sentinel promotes only a replica whose
+        // INFO it has read (its run id, its link to the primary up).
+        const synced = async () => {
+          const replicas = (await client.call('SENTINEL', 'REPLICAS', 'mymaster')) as string[][];
+          return replicas.length === 2 && replicas.every((fields) => {
+            const field = (name: string) => fields[fields.indexOf(name) + 1];
+            return field('runid') !== '' && field('master-link-status') === 'ok' && !String(field('flags')).includes('disconnected');
+          });
+        };
+        await until(synced, 15_000, 'the sentinels to know the replicas');
+        await until(async () => ((await client.call('SENTINEL', 'SENTINELS', 'mymaster')) as unknown[]).length === 1, 15_000, 'the sentinels to see each other');
       } finally {
         client.disconnect();
       }
     }
     return {
       primary,
-      replica,
+      replicas,
       sentinels,
       url: `redis+sentinel://${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/mymaster`,
       async currentPrimary() {
@@ -208,6 +241,22 @@ export async function startSentinelSet(): Promise<SentinelSet> {
         } finally {
           client.disconnect();
         }
+      },
+      async describe() {
+        const lines: string[] = [];
+        for (const server of [primary, ...replicas]) {
+          const client = nodeClient(server.port, { maxRetriesPerRequest: 0, connectTimeout: 300 });
+          const info = await client.info('replication').catch((err: Error) => err.message);
+          lines.push(`${server.port}: ${info.split('\r\n').filter((l) => /^(role|master_port|master_link_status|connected_slaves|slave\d)/.test(l)).join(' ')}`);
+          client.disconnect();
+        }
+        for (const sentinel of sentinels) {
+          const client = nodeClient(sentinel.port, { maxRetriesPerRequest: 0, connectTimeout: 300 });
+          const master = await client.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster').catch((err: Error) => err.message);
+          lines.push(`sentinel ${sentinel.port}: primary ${JSON.stringify(master)}`);
+          client.disconnect();
+        }
+        return lines.join('\n');
       },
       async dispose() {
         await Promise.all(started.map((s) => s.kill()));
