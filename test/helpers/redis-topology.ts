@@ -310,7 +310,8 @@ export async function startTlsRedis(certs: TestCertificates, serverCert: 'server
       '--port', '0', '--tls-port', String(port), ...BASE,
       '--tls-cert-file', certs.file(`${serverCert}.crt`), '--tls-key-file', certs.file(`${serverCert}.key`),
       '--tls-ca-cert-file', certs.file('ca.crt'), '--tls-auth-clients', 'yes',
-      '--user', `${user.name} on >${user.password} ~* &* +@all`, '--user', 'default off',
+      // redis-server joins the words after an option up to the next "--" into its value.
+      '--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all', '--user', 'default', 'off',
     ],
     port,
   );
