@@ -43,9 +43,10 @@ describe('plugins/stores/redis under Sentinel: a primary killed under load (real
     const url = `${set.url}?wait=1&waitTimeoutMs=500`;
     const hosts: Booted[] = [];
     for (let i = 0; i < 2; i++) hosts.push(await boot({ policies: ['policies/electa.yaml'], store: url, env: ENV, clock: new ManualClock(T0) }));
+    const stores = hosts.map((h) => h.store as RedisStore);
     const http = await listen(createApp({ engine: (hosts[0] as Booted).engine }));
     try {
-      await until(async () => (await (hosts[0]?.store as RedisStore).ready()) && (hosts[1]?.store as RedisStore).ready(), 10_000, 'both hosts ready');
+      await until(async () => (await Promise.all(stores.map((s) => s.ready()))).every(Boolean), 10_000, 'both hosts ready');
       const oldPrimary = await set.currentPrimary();
       expect(oldPrimary).to.equal(set.primary.port);
 
