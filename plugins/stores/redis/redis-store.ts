@@ -77,6 +77,11 @@ export class RedisStore implements Store {
     this.#redis.defineCommand('tsIncrement', { numberOfKeys: 1, lua: INCREMENT });
     // Errors surface on the calls; an unhandled 'error' event would crash the host.
     this.#redis.on('error', () => {});
+    // ioredis stops for good ('end') in a few races (a connection attempt cut short); a store not
+    // closed by its owner starts again, so a host never needs a restart to reach Redis.
+    this.#redis.on('end', () => {
+      if (!this.#closed) setTimeout(() => this.#closed || this.#redis.connect().catch(() => {}), 500).unref();
+    });
   }
 
   /** Whether Redis answers now (for `GET /readyz`). */
@@ -188,9 +193,12 @@ function client(url: RedisUrlOptions, commandTimeout: number): Redis | Cluster {
       ...(url.sentinelUsername === undefined ? {} : { sentinelUsername: url.sentinelUsername }),
       ...(url.sentinelPassword === undefined ? {} : { sentinelPassword: url.sentinelPassword }),
       ...(url.tls === undefined ? {} : { enableTLSForSentinelMode: true, sentinelTLS: { ...url.tls } }),
-      // Sentinels announce a switch of primary; listening for it reconnects sooner than a timeout.
-      failoverDetector: true,
+      // ioredis's failoverDetector is left off: when the sentinels' switch announcement arrives
+      // while the client is between two reconnection attempts, it ends the client for good (seen
+      // in the failover test). A lost primary closes the connection, and a demoted one answers
+      // writes with READONLY (below): either makes the client ask the sentinels again.
       sentinelRetryStrategy: (times: number) => Math.min(50 * times, 500),
+      reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
     });
   }
   return new Cluster(
