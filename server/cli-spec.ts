@@ -42,7 +42,7 @@ const PLUGIN: Flag = {
 };
 const STORE: Flag = {
   name: 'store', type: 'string', arg: 'memory|URL', env: 'TOKENSMITH_STORE', default: 'memory',
-  help: 'where sessions and lockouts live: the embedded memory store (memory:?maxEntries=N&maxCounters=M bounds it), or redis://HOST:PORT/DB',
+  help: 'where sessions and lockouts live: the embedded memory store (memory:?maxEntries=N&maxCounters=M bounds it), or Redis: redis://[USER:PASS@]HOST:PORT/DB, rediss://…?ca=FILE&cert=FILE&key=FILE (TLS), redis+sentinel://S1:26379,S2:26379/PRIMARY, redis+cluster://N1:7000,N2:7001,N3:7002; ?wait=N waits for N replicas (docs/operations.md)',
 };
 const HELP: Flag = { name: 'help', short: 'h', type: 'boolean', help: 'show this help' };
 const ONE_SHOT: readonly Flag[] = [

@@ -34,6 +34,7 @@ import { perWorkerStoreIssues } from './per-worker-store.js';
 import { leaveCluster, workerLink } from './worker-link.js';
 import { runWorkers, workerCount } from './workers.js';
 import { SystemClock } from '../core/clock.js';
+import { redactRedisUrl } from '../plugins/stores/redis/options.js';
 
 /** Where the CLI writes; injectable so tests run it in-process. */
 export interface CliIO {
@@ -242,15 +243,9 @@ async function bootChecked(common: Common, io: CliIO): Promise<Booted> {
   }
 }
 
-/** The store URL without its password, for messages. */
+/** The store URL without its passwords (user part, `sentinelPassword`), for messages; works on URLs `new URL` cannot parse (a host list). */
 function shownStore(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.href;
-  } catch {
-    return url;
-  }
+  return redactRedisUrl(url);
 }
 
 /** Waits (polling) for a store that can tell whether it is reachable; a clear error if it stays unreachable. */

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { ManualClock } from '../../core/clock.js';
 import { sha256 } from '../../core/digest.js';
 import { tokenRequestFrom } from '../../core/request.js';
+import type { RedisStore } from '../../plugins/stores/redis/index.js';
 import { boot, type Booted } from '../../server/bootstrap.js';
 import { FIXTURE_PLUGIN, FIXTURE_POLICY, T0 } from '../helpers/boot.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -50,6 +51,9 @@ describe('the store at rest (real redis-server on loopback): no usable token, no
       env: { ELECTA_CID: ELECTA.CID, ELECTA_APPKEY: ELECTA.AppKey, MELISSA_LICENSE: MELISSA },
       clock: new ManualClock(T0),
     });
+    // The store connects in the background and refuses calls until then (no offline queue): on a
+    // busy machine the first issue could otherwise come first.
+    for (let i = 0; i < 100 && !(await (h.store as RedisStore).ready()); i++) await new Promise((r) => setTimeout(r, 50));
     redis = new Redis(server.url);
   });
   after(async () => {

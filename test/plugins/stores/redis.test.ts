@@ -50,6 +50,26 @@ describe('plugins/stores/redis RedisStore (real redis-server on loopback)', func
       expect(await store.ready()).to.equal(true);
       await store.close();
     });
+    it('with ?wait=1 and no replica to acknowledge, refuses each write with ERR_STORE_UNAVAILABLE, never reporting it done', async () => {
+      const store = new RedisStore(`${redis.url}?wait=1&waitTimeoutMs=20`, { prefix: `wait${++n}:` });
+      for (let i = 0; i < 50 && !(await store.ready()); i++) await new Promise((r) => setTimeout(r, 20));
+      const writes: [string, () => Promise<unknown>][] = [
+        ['put', () => store.put('k', 'v', 60_000)],
+        ['putIfAbsent', () => store.putIfAbsent('k2', 'v', 60_000)],
+        ['increment', () => store.increment('c', 60_000)],
+        ['deny', () => store.deny('p:jti', Date.now() + 60_000)],
+        ['consume', () => store.consume('k')],
+        ['delete', () => store.delete('k')],
+      ];
+      for (const [name, write] of writes) {
+        const error = await write().then(() => undefined, (err: { code?: string; message?: string }) => err);
+        expect(error?.code, name).to.equal('ERR_STORE_UNAVAILABLE');
+        expect(error?.message, name).to.include('0 of the 1 replicas');
+      }
+      // The primary may still hold what was refused: a count can end higher than reported, never lower.
+      expect(await store.get('c')).to.equal('1');
+      await store.close();
+    });
     it('namespaces keys with its prefix', async () => {
       const a = new RedisStore(redis.url, { prefix: 'a:' });
       const b = new RedisStore(redis.url, { prefix: 'b:' });
