@@ -7,7 +7,9 @@ import { createPublicKey, generateKeyPairSync, randomUUID, sign, type KeyObject 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Koa from 'koa';
+import Koa, { type Context, type Next } from 'koa';
+import { Counter, Histogram, Registry } from 'prom-client';
+import type { Logger } from 'pino';
 import { importSPKI, jwtVerify, type CryptoKey } from 'jose';
 
 export const JWT_ALGS = ['ES256', 'EdDSA'] as const;
@@ -68,11 +70,34 @@ export async function handJwt(dir: string, alg: JwtAlg): Promise<{ mint(): strin
   };
 }
 
-/** A Koa app with the hand-written issue and verify routes of both algorithms, on the bench policies' paths. */
-export async function handJwtApp(dir: string): Promise<Koa> {
+/**
+ * A Koa app with the hand-written issue and verify routes of both algorithms, on the bench
+ * policies' paths. With a `logger` it is the guarded form, the same job as ours by hand: one
+ * pino line, a latency histogram and a counter per request (as `guardedHandSessions`), and
+ * a revoked-token check by `jti` on verify (a deny list in a `Set`).
+ */
+export async function handJwtApp(dir: string, logger?: Logger): Promise<Koa> {
   const routes = new Map<string, Awaited<ReturnType<typeof handJwt>>>();
   for (const alg of JWT_ALGS) routes.set(jwtPolicyId(alg), await handJwt(dir, alg));
+  const denied = new Set<string>();
   const koa = new Koa();
+  if (logger !== undefined) {
+    const registry = new Registry();
+    const latency = new Histogram({ name: 'hand_seconds', help: 'latency', labelNames: ['kind', 'policy'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01], registers: [registry] });
+    const outcomes = new Counter({ name: 'hand_total', help: 'requests', labelNames: ['kind', 'policy', 'outcome'], registers: [registry] });
+    koa.use(async function logAndCount(ctx: Context, next: Next) {
+      const start = performance.now();
+      await next();
+      const [, policy, what] = /^\/([^/]+)\/(token|demo)$/.exec(ctx.path) ?? [];
+      if (policy === undefined) return;
+      const kind = what === 'token' ? 'issue' : 'verify';
+      const ms = performance.now() - start;
+      const outcome = ctx.status === 200 ? 'ok' : 'refused';
+      latency.labels(kind, policy).observe(ms / 1000);
+      outcomes.labels(kind, policy, outcome).inc();
+      logger.info({ kind, policy, path: ctx.path, method: ctx.method, status: ctx.status, outcome, ms: Math.round(ms * 1000) / 1000, client: ctx.req.socket.remoteAddress }, 'token request');
+    });
+  }
   koa.use(async (ctx) => {
     const [, id, what] = /^\/([^/]+)\/(token|demo)$/.exec(ctx.path) ?? [];
     const hand = id === undefined ? undefined : routes.get(id);
@@ -84,7 +109,8 @@ export async function handJwtApp(dir: string): Promise<Koa> {
     } else if (what === 'demo' && ctx.method === 'GET') {
       const token = /^Bearer (\S+)$/.exec(ctx.get('authorization'))?.[1];
       try {
-        const { payload } = (await hand.verify(token ?? '')) as { payload: { sub?: string; scope?: string; exp?: number } };
+        const { payload } = (await hand.verify(token ?? '')) as { payload: { sub?: string; scope?: string; exp?: number; jti?: string } };
+        if (logger !== undefined && denied.has(`${id}:${payload.jti}`)) throw new Error('revoked');
         ctx.body = { ok: true, sub: payload.sub, exp: payload.exp };
       } catch {
         ctx.status = 401;

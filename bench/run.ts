@@ -81,6 +81,10 @@ async function main(): Promise<void> {
     jwtEdIssue: { name: '(jd) tokensmith jwt EdDSA issue', server: 'ours', path: '/jwt-eddsa/token', method: 'POST' as const },
     handJwtEdVerify: { name: '(jdv0) hand-written jwt EdDSA verify', server: 'hand-jwt', path: '/jwt-eddsa/demo', method: 'GET' as const, headers: jwtBearer['EdDSA'] },
     jwtEdVerify: { name: '(jdv) tokensmith jwt EdDSA verify', server: 'ours', path: '/jwt-eddsa/demo', method: 'GET' as const, headers: jwtBearer['EdDSA'] },
+    guardedJwtEsIssue: { name: '(j1) hand-written jwt ES256 issue, guarded', server: 'hand-jwt-guarded', path: '/jwt-es256/token', method: 'POST' as const },
+    guardedJwtEsVerify: { name: '(jv1) hand-written jwt ES256 verify, guarded', server: 'hand-jwt-guarded', path: '/jwt-es256/demo', method: 'GET' as const, headers: jwtBearer['ES256'] },
+    guardedJwtEdIssue: { name: '(jd1) hand-written jwt EdDSA issue, guarded', server: 'hand-jwt-guarded', path: '/jwt-eddsa/token', method: 'POST' as const },
+    guardedJwtEdVerify: { name: '(jdv1) hand-written jwt EdDSA verify, guarded', server: 'hand-jwt-guarded', path: '/jwt-eddsa/demo', method: 'GET' as const, headers: jwtBearer['EdDSA'] },
     electaIssueWorkers1: { name: '(ew1) Electa issue, Redis, serve --workers 1', server: 'serve-workers-1', path: electaIssue, method: 'GET' as const },
     electaIssueWorkers2: { name: '(ew2) Electa issue, Redis, serve --workers 2', server: 'serve-workers-2', path: electaIssue, method: 'GET' as const },
     emIssueWorkers1: { name: '(cw1) emalidate issue, Redis, serve --workers 1', server: 'serve-workers-1', path: '/emalidate/token', method: 'POST' as const },
@@ -91,7 +95,8 @@ async function main(): Promise<void> {
     ['bare', 'joseIssue', 'emIssue'], ['joseVerify', 'emVerify'], ['handMelissaIssue', 'guardedMelissaIssue', 'melissaIssue'],
     ['handMelissaVerify', 'guardedMelissaVerify', 'melissaVerify'], ['handElectaIssue', 'guardedElectaIssue', 'electaIssue'],
     ['handElectaVerify', 'guardedElectaVerify', 'electaVerify'], ['melissaIssue', 'melissaIssueLimited'],
-    ['handJwtEsIssue', 'jwtEsIssue'], ['handJwtEsVerify', 'jwtEsVerify'], ['handJwtEdIssue', 'jwtEdIssue'], ['handJwtEdVerify', 'jwtEdVerify'],
+    ['handJwtEsIssue', 'guardedJwtEsIssue', 'jwtEsIssue'], ['handJwtEsVerify', 'guardedJwtEsVerify', 'jwtEsVerify'],
+    ['handJwtEdIssue', 'guardedJwtEdIssue', 'jwtEdIssue'], ['handJwtEdVerify', 'guardedJwtEdVerify', 'jwtEdVerify'],
     ...(redis ? ([['melissaIssue', 'melissaIssueRedis'], ['melissaVerify', 'melissaVerifyRedis'], ['electaIssue', 'electaIssueRedis'], ['electaVerify', 'electaVerifyRedis']] as const) : []),
     ...(redis ? ([['electaIssueWorkers1', 'electaIssueWorkers2'], ['emIssueWorkers1', 'emIssueWorkers2']] as const) : []),
   ];
@@ -118,10 +123,17 @@ async function main(): Promise<void> {
     { ours: cases.guardedElectaVerify.name, baseline: cases.handElectaVerify.name },
     // The rate limiter's cost: the same route with a limit per address and per credential that refuses nothing.
     { ours: cases.melissaIssueLimited.name, baseline: cases.melissaIssue.name, target: 0.9 },
-    { ours: cases.jwtEsIssue.name, baseline: cases.handJwtEsIssue.name, target: 0.9 },
-    { ours: cases.jwtEsVerify.name, baseline: cases.handJwtEsVerify.name, target: 0.9 },
-    { ours: cases.jwtEdIssue.name, baseline: cases.handJwtEdIssue.name, target: 0.9 },
-    { ours: cases.jwtEdVerify.name, baseline: cases.handJwtEdVerify.name, target: 0.9 },
+    // Issue 18's 0.90 is held against the guarded hand-written jwt routes (a log line, metrics and
+    // a deny-list check by hand, as ours does), for the reason given above for the session routes;
+    // the plain routes' ratios are printed for reference (docs/performance.md, issue 18).
+    { ours: cases.jwtEsIssue.name, baseline: cases.guardedJwtEsIssue.name, target: 0.9 },
+    { ours: cases.jwtEsVerify.name, baseline: cases.guardedJwtEsVerify.name, target: 0.9 },
+    { ours: cases.jwtEdIssue.name, baseline: cases.guardedJwtEdIssue.name, target: 0.9 },
+    { ours: cases.jwtEdVerify.name, baseline: cases.guardedJwtEdVerify.name, target: 0.9 },
+    { ours: cases.jwtEsIssue.name, baseline: cases.handJwtEsIssue.name },
+    { ours: cases.jwtEsVerify.name, baseline: cases.handJwtEsVerify.name },
+    { ours: cases.jwtEdIssue.name, baseline: cases.handJwtEdIssue.name },
+    { ours: cases.jwtEdVerify.name, baseline: cases.handJwtEdVerify.name },
     { ours: cases.melissaIssueRedis.name, baseline: cases.melissaIssue.name, target: 0.6 },
     { ours: cases.melissaVerifyRedis.name, baseline: cases.melissaVerify.name, target: 0.6 },
     { ours: cases.electaIssueRedis.name, baseline: cases.electaIssue.name, target: 0.6 },

@@ -50,6 +50,7 @@ async function app(kind: string): Promise<Koa> {
   }
   if (kind === 'hand-sessions') return handSessions();
   if (kind === 'hand-jwt') return handJwtApp(process.env['BENCH_JWT_DIR'] as string);
+  if (kind === 'hand-jwt-guarded') return handJwtApp(process.env['BENCH_JWT_DIR'] as string, createLogger({ destination: LOG_FILE }));
   if (kind === 'hand-sessions-guarded') return guardedHandSessions(createLogger({ destination: LOG_FILE }));
   const koa = new Koa();
   if (kind === 'bare') {
