@@ -8,6 +8,7 @@ import {
   TokenSignatureError, isTokenSmithError, type TokenSmithError,
 } from '../../core/errors.js';
 import type { Policy } from '../../core/policy/types.js';
+import { jwtRecord } from '../../core/jwt-record.js';
 import type {
   Clock, Grant, GrantRequest, MintedToken, SelfContainedStyle, TokenRecord, TokenRequest, TokenStyle,
 } from '../../core/ports.js';
@@ -169,7 +170,7 @@ class EmalidateInstance implements SelfContainedStyle {
       if ((payload.exp as number) - (payload.iat as number) > this.#maxLifetimeS) {
         throw new TokenClaimError('claim exp is further from iat than the policy\'s ttl.max', { policyId, claim: 'exp', reason: 'lifetime' });
       }
-      return this.#record(payload);
+      return jwtRecord(payload, this.#policy.id);
     } catch (err) {
       throw translate(err, policyId);
     }
@@ -199,36 +200,6 @@ class EmalidateInstance implements SelfContainedStyle {
       throw new TokenKeyUnknownError(kid === undefined ? 'the token names no key id' : `unknown key id "${kid.slice(0, 64)}"`, { policyId, claim: 'kid' });
     }
     return key;
-  }
-
-  /** jose checked that the claims are there and that the dates are numbers; the texts are checked here. */
-  #record(payload: JWTPayload): TokenRecord {
-    const jti = this.#text(payload, 'jti');
-    const sub = this.#text(payload, 'sub');
-    const scope = this.#text(payload, 'scope') ?? '';
-    const cip = this.#text(payload, 'cip');
-    const cid = this.#text(payload, 'cid');
-    return {
-      tokenId: jti as string,
-      policyId: this.#policy.id,
-      subject: sub as string,
-      scopes: scope === '' ? [] : scope.split(' '),
-      issuedAt: (payload.iat as number) * 1000,
-      expiresAt: (payload.exp as number) * 1000,
-      ...(cip === undefined ? {} : { boundAddress: cip }),
-      ...(cid === undefined ? {} : { credentialId: cid }),
-      claims: payload,
-    };
-  }
-
-  /**
-   * A claim that must be text when present: `jti` (single use and revocation are keyed by it),
-   * `sub`, `scope`, `cip` (a binding must never be dropped because it was not a string).
-   */
-  #text(payload: JWTPayload, claim: string): string | undefined {
-    const value = payload[claim];
-    if (value === undefined || (typeof value === 'string' && (value !== '' || claim === 'scope'))) return value;
-    throw new TokenClaimError(`claim ${claim} must be non-empty text`, { policyId: this.#policy.id, claim, reason: 'type' });
   }
 }
 

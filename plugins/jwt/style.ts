@@ -6,6 +6,7 @@ import {
   TokenSignatureError, isTokenSmithError, type TokenSmithError,
 } from '../../core/errors.js';
 import type { IssueRoute, Policy } from '../../core/policy/types.js';
+import { jwtRecord } from '../../core/jwt-record.js';
 import type {
   Clock, Grant, GrantRequest, InfoRoute, InfoRoutes, KeyPublisher, MintedToken, PublishedKeys, SelfContainedStyle, TokenRecord,
   TokenRequest, TokenStyle,
@@ -214,7 +215,7 @@ class JwtInstance implements SelfContainedStyle, InfoRoutes, KeyPublisher {
       if ((payload.exp as number) - (payload.iat as number) > this.#maxLifetimeS) {
         throw new TokenClaimError('claim exp is further from iat than the policy\'s ttl.max', { policyId, claim: 'exp', reason: 'lifetime' });
       }
-      return this.#record(payload);
+      return jwtRecord(payload, this.#policy.id);
     } catch (err) {
       throw translate(err, policyId);
     }
@@ -238,32 +239,6 @@ class JwtInstance implements SelfContainedStyle, InfoRoutes, KeyPublisher {
       });
     }
     return routes;
-  }
-
-  #record(payload: JWTPayload): TokenRecord {
-    const jti = this.#text(payload, 'jti');
-    const sub = this.#text(payload, 'sub');
-    const scope = this.#text(payload, 'scope') ?? '';
-    const cip = this.#text(payload, 'cip');
-    const cid = this.#text(payload, 'cid');
-    return {
-      tokenId: jti as string,
-      policyId: this.#policy.id,
-      subject: sub as string,
-      scopes: scope === '' ? [] : scope.split(' '),
-      issuedAt: (payload.iat as number) * 1000,
-      expiresAt: (payload.exp as number) * 1000,
-      ...(cip === undefined ? {} : { boundAddress: cip }),
-      ...(cid === undefined ? {} : { credentialId: cid }),
-      claims: payload,
-    };
-  }
-
-  /** A claim that must be text when present: single use, revocation and binding are keyed by them. */
-  #text(payload: JWTPayload, claim: string): string | undefined {
-    const value = payload[claim];
-    if (value === undefined || (typeof value === 'string' && (value !== '' || claim === 'scope'))) return value;
-    throw new TokenClaimError(`claim ${claim} must be non-empty text`, { policyId: this.#policy.id, claim, reason: 'type' });
   }
 }
 
