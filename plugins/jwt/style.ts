@@ -1,12 +1,11 @@
-import { decodeProtectedHeader, errors, importJWK, jwtVerify, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, importJWK, jwtVerify, type JWTPayload } from 'jose';
 import { webcrypto } from 'node:crypto';
 import { parseDuration } from '../../core/duration.js';
 import {
-  InternalError, RequestInvalidError, ScopeNotAllowedError, TokenAlgorithmError, TokenClaimError, TokenExpiredError, TokenKeyUnknownError, TokenMalformedError,
-  TokenSignatureError, isTokenSmithError, type TokenSmithError,
+  InternalError, RequestInvalidError, ScopeNotAllowedError, TokenAlgorithmError, TokenKeyUnknownError, TokenMalformedError, TokenSignatureError,
 } from '../../core/errors.js';
 import type { IssueRoute, Policy } from '../../core/policy/types.js';
-import { jwtRecord } from '../../core/jwt-record.js';
+import { expiresInMs, fromJoseError, jwtRecord } from '../../core/jwt.js';
 import type {
   Clock, Grant, GrantRequest, InfoRoute, InfoRoutes, KeyPublisher, MintedToken, PublishedKeys, SelfContainedStyle, TokenRecord,
   TokenRequest, TokenStyle,
@@ -76,18 +75,6 @@ async function readKeys(settings: JwtSettings): Promise<KeyRing> {
   return { verify, sign: always === -1 ? sign : sign.slice(0, always + 1), published };
 }
 
-/** jose's errors as ours, each with its own stable code. */
-function translate(err: unknown, policyId: string): TokenSmithError {
-  if (isTokenSmithError(err)) return err;
-  if (err instanceof errors.JWTExpired) return new TokenExpiredError('the token has expired', { policyId, claim: err.claim });
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    return new TokenClaimError(`claim ${err.claim} is invalid (${err.reason})`, { policyId, claim: err.claim, reason: err.reason });
-  }
-  if (err instanceof errors.JWSSignatureVerificationFailed) return new TokenSignatureError('signature verification failed', { policyId });
-  if (err instanceof errors.JOSEAlgNotAllowed) return new TokenAlgorithmError('algorithm not allowed', { policyId });
-  return new TokenMalformedError('the token is not a well-formed JWT', { policyId, cause: err });
-}
-
 /**
  * One policy's `jwt` instance: JWTs signed with the first active key of the policy's list, with
  * `iss`, `sub`, `aud`, `iat`, `nbf`, `exp`, `jti`, `scope` and the policy's fixed claims, and
@@ -129,7 +116,6 @@ class JwtInstance implements SelfContainedStyle, InfoRoutes, KeyPublisher {
     const id = request.param('client_id');
     const secret = request.param('client_secret');
     const scope = request.param('scope');
-    const expiresIn = request.param('expires_in');
     if (id !== undefined) grant.credentialId = id;
     if (secret !== undefined) grant.secret = secret;
     if (scope !== undefined) {
@@ -142,12 +128,8 @@ class JwtInstance implements SelfContainedStyle, InfoRoutes, KeyPublisher {
       }
       grant.scopes = scope.split(' ');
     }
-    if (expiresIn !== undefined) {
-      if (!/^[1-9][0-9]{0,8}$/.test(expiresIn)) {
-        throw new RequestInvalidError('parameter expires_in must be a whole number of seconds', { policyId: this.#policy.id, claim: 'expires_in' });
-      }
-      grant.ttlMs = Number(expiresIn) * 1000;
-    }
+    const ttlMs = expiresInMs(request.param('expires_in'), this.#policy.id);
+    if (ttlMs !== undefined) grant.ttlMs = ttlMs;
     return grant;
   }
 
@@ -212,12 +194,9 @@ class JwtInstance implements SelfContainedStyle, InfoRoutes, KeyPublisher {
         currentDate: new Date(this.#clock.now()),
         maxTokenAge: this.#maxLifetimeS,
       });
-      if ((payload.exp as number) - (payload.iat as number) > this.#maxLifetimeS) {
-        throw new TokenClaimError('claim exp is further from iat than the policy\'s ttl.max', { policyId, claim: 'exp', reason: 'lifetime' });
-      }
-      return jwtRecord(payload, this.#policy.id);
+      return jwtRecord(payload, this.#policy.id, this.#maxLifetimeS);
     } catch (err) {
-      throw translate(err, policyId);
+      throw fromJoseError(err, policyId);
     }
   }
 
