@@ -1,4 +1,5 @@
 import { ManualClock } from '../../core/clock.js';
+import { hasReadiness } from '../../core/ports.js';
 import { boot, type Booted } from '../../server/bootstrap.js';
 import { createApp } from '../../server/app.js';
 import { listen } from './http.js';
@@ -12,10 +13,14 @@ export interface Host extends Booted {
   close(): Promise<void>;
 }
 
-/** Boots the real policy files on the memory store with a manual clock and serves them on a loopback port. */
-export async function host(policies: string[], env: Record<string, string>, trustedProxies: string[] = []): Promise<Host> {
+/**
+ * Boots the real policy files with a manual clock and serves them on a loopback port: on the
+ * memory store unless `store` names another (a Redis URL: it is waited for, bounded, until it answers).
+ */
+export async function host(policies: string[], env: Record<string, string>, trustedProxies: string[] = [], store = 'memory'): Promise<Host> {
   const clock = new ManualClock(T0);
-  const booted = await boot({ policies, store: 'memory', env, clock });
+  const booted = await boot({ policies, store, env, clock });
+  for (let i = 0; i < 100 && hasReadiness(booted.store) && !(await booted.store.ready()); i++) await new Promise((r) => setTimeout(r, 20));
   const http = await listen(createApp({ engine: booted.engine, trustedProxies, adminSecret: ADMIN_SECRET }));
   return {
     ...booted,

@@ -1,12 +1,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { ManualClock } from '../../core/clock.js';
-import { hasReadiness } from '../../core/ports.js';
-import { createApp } from '../../server/app.js';
-import { boot, type Booted } from '../../server/bootstrap.js';
 import { T0 } from '../helpers/boot.js';
-import { ADMIN_SECRET, adminPost, formPost } from '../helpers/host.js';
-import { listen } from '../helpers/http.js';
+import { ADMIN_SECRET, adminPost, formPost, host as serveHost, type Host } from '../helpers/host.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
 const DIR = 'test/fixtures/bulk-revoke';
@@ -15,27 +10,9 @@ const APPKEY: Record<string, string> = { '42': 'rooms-appkey-42-0123456789', '43
 const CLIENT_SECRET: Record<string, string> = { alice: 'api-secret-alice-0123456789', amos: 'api-secret-amos-0123456789', bob: 'api-secret-bob-0123456789' };
 
 /** One host: the real app over a loopback socket, on a store of its own or one it shares. */
-interface TestHost extends Booted {
-  readonly clock: ManualClock;
-  readonly url: string;
-  close(): Promise<void>;
-}
+type TestHost = Host;
 
-async function serveOn(store: string, clock = new ManualClock(T0)): Promise<TestHost> {
-  const booted = await boot({ policies: POLICIES, store, env: {}, clock });
-  // A Redis store connects in the background: wait (bounded) until it answers.
-  for (let i = 0; i < 100 && hasReadiness(booted.store) && !(await booted.store.ready()); i++) await new Promise((r) => setTimeout(r, 20));
-  const http = await listen(createApp({ engine: booted.engine, adminSecret: ADMIN_SECRET }));
-  return {
-    ...booted,
-    clock,
-    url: http.url,
-    async close() {
-      await http.close();
-      await booted.store.close();
-    },
-  };
-}
+const serveOn = (store: string): Promise<TestHost> => serveHost(POLICIES, {}, [], store);
 
 const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
 
