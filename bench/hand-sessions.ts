@@ -74,20 +74,57 @@ interface Failures {
 }
 
 /**
+ * Sessions of one lifetime, held at most `max` at once, as issue 14 requires of every session
+ * store: every write first drops the expired ones. With one lifetime per map, insertion order is
+ * expiry order, so the oldest are at the head of the `Map` and the sweep stops at the first live one.
+ */
+class Sessions<T extends { expiresAt: number }> {
+  readonly #held = new Map<string, T>();
+
+  constructor(readonly max: number) {}
+
+  get(key: string): T | undefined {
+    return this.#held.get(key);
+  }
+
+  /** `false` when the map holds `max` live sessions: the caller refuses, as ours answers a full store. */
+  add(key: string, session: T, now: number): boolean {
+    for (const [held, { expiresAt }] of this.#held) {
+      if (expiresAt > now) break;
+      this.#held.delete(held);
+    }
+    if (this.#held.size >= this.max) return false;
+    this.#held.set(key, session);
+    return true;
+  }
+}
+
+/** The bounds of the guarded routes' maps (the bench issues fewer than these, as ours is set to), and their clock. */
+export interface GuardedOptions {
+  readonly maxSessions?: number;
+  readonly maxCounters?: number;
+  readonly now?: () => number;
+}
+
+/**
  * The same routes hand-written with the safeguards the issues require of ours, still with no
  * engine: the secret compared by digest in constant time, failures counted and a locked
  * credential (and, for Melissa, address) refused before the comparison, sessions kept under a
- * hash of the token (the store never holds a usable token), `Cache-Control: no-store`, one pino
- * line and a latency histogram and counter per request. It answers "what does the engine cost
- * over doing the same job by hand", where `handSessions` answers "over doing less".
+ * hash of the token (the store never holds a usable token) in maps that are bounded and drop
+ * expired sessions (issue 14), an attempt refused when its failure could not be counted,
+ * `Cache-Control: no-store`, one pino line and a latency histogram and counter per request. It
+ * answers "what does the engine cost over doing the same job by hand", where `handSessions`
+ * answers "over doing less".
  */
-export function guardedHandSessions(logger: Logger): Koa {
+export function guardedHandSessions(logger: Logger, { maxSessions = 100_000_000, maxCounters = 20_000_000, now: clock = Date.now }: GuardedOptions = {}): Koa {
   const melissaLicence = sha256(BENCH_ENV['MELISSA_LICENSE'] as string);
   const melissaPackages = ['pkgExpressEntry', 'GlobalExpressEntry'];
   const accounts = new Map([[BENCH_ENV['ELECTA_CID'] as string, sha256(BENCH_ENV['ELECTA_APPKEY'] as string)]]);
-  const melissa = new Map<string, { packages: string[]; ip: string | undefined; expiresAt: number }>();
-  const electa = new Map<string, { cid: string; expiresAt: number }>();
+  const melissa = new Sessions<{ packages: string[]; ip: string | undefined; expiresAt: number }>(maxSessions);
+  const electa = new Sessions<{ cid: string; expiresAt: number }>(maxSessions);
   const failures = new Map<string, Failures>();
+  /** As ours: an attempt whose failure could not be counted is refused before the comparison. */
+  const roomToCount = (keys: readonly string[]): boolean => failures.size + keys.filter((key) => !failures.has(key)).length <= maxCounters;
   const locked = (key: string, now: number): boolean => {
     const f = failures.get(key);
     return f !== undefined && f.until > now && f.count >= (key.startsWith('e:') ? 5 : 10);
@@ -125,7 +162,7 @@ export function guardedHandSessions(logger: Logger): Koa {
     // Vendor clients send CID= and cid=, AppKey= and appkey=: names are matched case-insensitively.
     const q: Record<string, string | undefined> = {};
     for (const [name, value] of Object.entries(ctx.query)) if (typeof value === 'string') q[name.toLowerCase()] = value;
-    const now = Date.now();
+    const now = clock();
     const refuse = (outcome: string, type: string, body: string | object) => {
       (ctx.state as { outcome?: string }).outcome = outcome;
       ctx.type = type;
@@ -138,13 +175,16 @@ export function guardedHandSessions(logger: Logger): Koa {
         const address = ctx.req.socket.remoteAddress ?? '';
         const keys = [`m:${digest.toString('base64url', 0, 16)}`, `m:a:${address}`];
         if (keys.some((key) => locked(key, now))) return refuse('locked', 'application/xml', '<RequestTokenResponse><Result>TE09</Result><Token></Token></RequestTokenResponse>');
+        if (!roomToCount(keys)) return refuse('full', 'application/xml', '<RequestTokenResponse><Result>TE06</Result><Token></Token></RequestTokenResponse>');
         if (!timingSafeEqual(digest, melissaLicence)) {
           for (const key of keys) fail(key, now);
           return refuse('invalid', 'application/xml', '<RequestTokenResponse><Result>TE01</Result><Token></Token></RequestTokenResponse>');
         }
         const packages = (q['p'] ?? '').split(',').filter((p) => melissaPackages.includes(p));
         const token = `T:${randomBytes(24).toString('base64url')}`;
-        melissa.set(hashKey(token), { packages, ip: q['ip'], expiresAt: now + 300_000 });
+        if (!melissa.add(hashKey(token), { packages, ip: q['ip'], expiresAt: now + 300_000 }, now)) {
+          return refuse('full', 'application/xml', '<RequestTokenResponse><Result>TE06</Result><Token></Token></RequestTokenResponse>');
+        }
         ctx.type = 'application/xml';
         ctx.body = `<RequestTokenResponse><Result></Result><Token>${token}</Token></RequestTokenResponse>`;
         return;
@@ -161,6 +201,7 @@ export function guardedHandSessions(logger: Logger): Koa {
         const cid = q['cid'] ?? '';
         const key = `e:${cid}`;
         if (locked(key, now)) return refuse('locked', 'text/xml', '<Response><ResponseCode>2</ResponseCode><ResponseData>Locked</ResponseData></Response>');
+        if (!roomToCount([key])) return refuse('full', 'text/xml', '<Response><ResponseCode>8</ResponseCode><ResponseData>Try again later</ResponseData></Response>');
         const expected = accounts.get(cid);
         const digest = sha256(q['appkey'] ?? '');
         if (expected === undefined || !timingSafeEqual(digest, expected)) {
@@ -168,7 +209,9 @@ export function guardedHandSessions(logger: Logger): Koa {
           return refuse('invalid', 'text/xml', '<Response><ResponseCode>1</ResponseCode><ResponseData>Invalid Account or Application Key</ResponseData></Response>');
         }
         const guid = randomUUID().toUpperCase();
-        electa.set(hashKey(guid), { cid, expiresAt: now + 1_200_000 });
+        if (!electa.add(hashKey(guid), { cid, expiresAt: now + 1_200_000 }, now)) {
+          return refuse('full', 'text/xml', '<Response><ResponseCode>8</ResponseCode><ResponseData>Try again later</ResponseData></Response>');
+        }
         const csv = q['result']?.toLowerCase() === 'csv';
         ctx.type = csv ? 'text/csv' : 'text/xml';
         ctx.body = csv ? `0,${guid}` : `<Response><ResponseCode>0</ResponseCode><ResponseData>${guid}</ResponseData></Response>`;

@@ -57,6 +57,41 @@ describe('bench baselines (hand-written session routes)', () => {
   });
 });
 
+describe('bench baselines: the guarded routes hold sessions as issue 14 asks of a store', () => {
+  const electaIssue = `/apps/token.asp?CID=${BENCH_ENV['ELECTA_CID']}&AppKey=${BENCH_ENV['ELECTA_APPKEY']}`;
+  const silent = { info() {}, warn() {}, error() {} };
+  const issued = async (url: string) => /<ResponseCode>(\d+)<\/ResponseCode><ResponseData>([^<]*)</.exec(await (await fetch(url + electaIssue)).text())?.slice(1);
+
+  it('refuses an issue past maxSessions (Electa 8), and takes sessions again once the held ones expire', async () => {
+    let now = Date.parse('2026-11-29T12:00:00Z');
+    const host = await listen(guardedHandSessions(silent, { maxSessions: 2, now: () => now }));
+    try {
+      const first = await issued(host.url);
+      expect(first?.[0]).to.equal('0');
+      expect((await issued(host.url))?.[0]).to.equal('0');
+      expect(await issued(host.url)).to.deep.equal(['8', 'Try again later']);
+      now += 1_200_000; // Electa's 20 minutes: both held sessions have expired
+      expect((await issued(host.url))?.[0]).to.equal('0');
+      const shown = await fetch(`${host.url}/apps/session.asp?CID=${BENCH_ENV['ELECTA_CID']}&Token=${first?.[1]}`);
+      expect(await shown.text()).to.contain('<ResponseCode>4<');
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('refuses an attempt whose failure it could not count, before comparing its key', async () => {
+    const host = await listen(guardedHandSessions(silent, { maxCounters: 1 }));
+    try {
+      const wrong = (cid: string) => `${host.url}/apps/token.asp?CID=${cid}&AppKey=wrong`;
+      expect(await (await fetch(wrong('1'))).text()).to.contain('<ResponseCode>1<');
+      expect(await (await fetch(wrong('2'))).text()).to.contain('<ResponseCode>8<');
+      expect(await (await fetch(wrong('1'))).text()).to.contain('<ResponseCode>1<');
+    } finally {
+      await host.close();
+    }
+  });
+});
+
 describe('bench rate-limited Melissa policy (the limiter pair)', () => {
   it('has the limiter on its issue routes and refuses nothing at the bench’s volume from one address', async () => {
     const { engine, store } = await boot({ policies: rateLimitedPolicies(), store: 'memory', env: BENCH_ENV });
