@@ -7,6 +7,14 @@
 const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})$/;
 const COMPACT = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$/;
 
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Days in `month` (1–12) of `year`, in the Gregorian calendar `Date` uses. */
+function daysIn(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : (DAYS[month - 1] as number);
+}
+
 /**
  * Milliseconds since the epoch, or `undefined` when the text is none of the shapes or names a
  * date that does not exist (`2023-02-30`, hour 24, offset beyond ±14:00).
@@ -16,10 +24,11 @@ const COMPACT = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$/;
 export function parseGenDt(text: string): number | undefined {
   const match = ISO.exec(text) ?? COMPACT.exec(text);
   if (!match) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const field = (i: number) => Number(match[i]);
+  const [year, month, day, hour, minute, second] = [field(1), field(2), field(3), field(4), field(5), field(6)];
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year < 100 ? 1900 + year : year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  // Date.UTC reads years 0–99 as 1900–1999; the day check above reads them the same way.
   const utc = Date.UTC(year, month - 1, day, hour, minute, second);
-  if (new Date(utc).getUTCDate() !== day) return undefined; // 30 February
   const fraction = match[7] === undefined ? 0 : Math.floor(Number(`0.${match[7]}`) * 1000);
   const zone = match[8];
   let offset = 0;
