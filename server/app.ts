@@ -115,8 +115,11 @@ export function createApp(options: AppOptions): Koa {
     state.policyId = route.policy.id;
     state.routeFormat = route.format;
     if (route.policy.logParams.length) state.logParams = route.policy.logParams;
-    if (!route.methods.includes(ctx.method as HttpMethod)) {
-      ctx.set('allow', route.methods.join(', '));
+    // An informational route (a JWKS, Melissa's getversion) answers HEAD as GET (RFC 9110 §9.3.2);
+    // a token route never does: a HEAD would spend a credential attempt or a token for no reply.
+    const info = route.kind === undefined && route.methods.includes('GET');
+    if (!route.methods.includes((info && ctx.method === 'HEAD' ? 'GET' : ctx.method) as HttpMethod)) {
+      ctx.set('allow', (info ? [...route.methods, 'HEAD'] : route.methods).join(', '));
       throw new MethodNotAllowedError(`${ctx.method} is not allowed here; use ${route.methods.join(' or ')}`, { policyId: route.policy.id });
     }
     // No Content-Length and no Transfer-Encoding means no body (RFC 9112 §6.3): skip the parser.

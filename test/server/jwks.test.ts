@@ -62,6 +62,14 @@ describe('JWKS routes and interop over loopback', () => {
     expect(keys.map((k) => [k['kid'], k['alg'], k['use']])).to.deep.equal([['a1', 'ES256', 'sig'], ['r1', 'RS256', 'sig']]);
     expect(((await (await fetch(`${http.url}/h/jwks.json`)).json()) as { keys: unknown[] }).keys).to.deep.equal([]);
   });
+  it('a policy\'s JWKS route answers HEAD as GET, with no body; other methods get 405 naming GET and HEAD', async () => {
+    const head = await fetch(`${http.url}/a/jwks.json`, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-type'), head.headers.get('cache-control'), await head.text()]).to.deep.equal([
+      200, 'application/json; charset=utf-8', 'public, max-age=120', '',
+    ]);
+    const post = await fetch(`${http.url}/a/jwks.json`, { method: 'POST' });
+    expect([post.status, post.headers.get('allow')]).to.deep.equal([405, 'GET, HEAD']);
+  });
   it('GET /.well-known/jwks.json lists every served policy\'s keys with the shortest max-age; other methods get 405 JSON', async () => {
     const res = await fetch(`${http.url}/.well-known/jwks.json`);
     expect(res.headers.get('cache-control')).to.equal('public, max-age=30');

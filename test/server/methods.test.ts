@@ -4,6 +4,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { createApp } from '../../server/app.js';
 import { errorMiddleware } from '../../server/error-middleware.js';
+import { boot } from '../../server/bootstrap.js';
 import { bootFixture, type Harness } from '../helpers/boot.js';
 import { listen } from '../helpers/http.js';
 
@@ -90,6 +91,35 @@ describe('server/methods refuseMethods (over HTTP)', () => {
       expect(await send(http.url, 'OPTIONS', '/healthz')).to.deep.equal({ status: 200, allow: 'HEAD, GET', body: '' });
       noErrorLines();
     });
+  });
+});
+
+describe('server/app HEAD on policy routes (over HTTP)', () => {
+  let booted: Awaited<ReturnType<typeof boot>>;
+  let http: Awaited<ReturnType<typeof listen>>;
+  before(async () => {
+    booted = await boot({ policies: ['policies/melissa.yaml', 'policies/electa.yaml'], store: 'memory', env: {} });
+    http = await listen(createApp({ engine: booted.engine }));
+  });
+  after(async () => {
+    await http.close();
+    await booted.store.close();
+  });
+
+  it('answers HEAD on an informational route as GET, with no body', async () => {
+    const get = await send(http.url, 'GET', '/v3/web/Service.svc/getversion');
+    expect(get.status).to.equal(200);
+    expect(get.body).to.contain('tokenServerVersion');
+    expect(await send(http.url, 'HEAD', '/v3/web/Service.svc/getversion')).to.deep.equal({ status: 200, allow: undefined, body: '' });
+    // Melissa answers its refusals with 200 and a result code (TE07: method not allowed), as the vendor does.
+    expect(await send(http.url, 'PUT', '/v3/web/Service.svc/getversion')).to.deep.equal({ status: 200, allow: 'GET, HEAD', body: '{"Result":"TE07","Token":""}' });
+  });
+  it('refuses HEAD on a token route that takes GET: a HEAD would spend an attempt for no reply', async () => {
+    const path = '/apps/token.asp?CID=123456&AppKey=UO86CN11XY73SF72TT40PG18ZE76VV71';
+    // Electa's refusal (status 200, as the vendor answers): the Allow header is the refusal's, an issue sets none.
+    expect(await send(http.url, 'HEAD', path)).to.deep.equal({ status: 200, allow: 'GET, POST', body: '' });
+    expect(await send(http.url, 'GET', `${path.replace('/apps/', '/Apps/')}&Result=csv`)).to.include({ allow: undefined });
+    expect((await send(http.url, 'GET', path)).body).to.contain('<ResponseCode>0</ResponseCode>');
   });
 });
 
