@@ -134,8 +134,9 @@ export interface RedisStoreOptions {
  * While Redis is unreachable, calls fail at once (no offline queue) and the engine answers
  * "store unavailable"; ioredis keeps reconnecting (asking the sentinels for the current primary,
  * or the cluster for its slots), so service resumes without a restart. With `?wait=N` every
- * write is followed by `WAIT N` on the same connection and fails unless N replicas acknowledged
- * it, so what a caller was told is done survives the loss of the primary (docs/operations.md).
+ * write (values, counters, deny entries, lock indexes, session lists, revocation stamps) is
+ * followed by `WAIT N` on the same connection and fails unless N replicas acknowledged it, so
+ * what a caller was told is done survives the loss of the primary (docs/operations.md).
  *
  * @example
  * ```ts
@@ -222,7 +223,7 @@ export class RedisStore implements Store, ExpiringIndex, BulkRevocation {
   }
 
   async indexAdd(index: string, member: string, value: string, ttlMs: number): Promise<void> {
-    await this.#index.tsIndexAdd(...this.#indexKeys(index), member, value, Math.max(1, Math.ceil(ttlMs)));
+    await this.#write((c) => (c as unknown as IndexCommands).tsIndexAdd(...this.#indexKeys(index), member, value, Math.max(1, Math.ceil(ttlMs))));
   }
 
   async indexList(index: string, limit: number): Promise<IndexEntry[]> {
@@ -235,13 +236,13 @@ export class RedisStore implements Store, ExpiringIndex, BulkRevocation {
   }
 
   async indexRemove(index: string, member: string): Promise<boolean> {
-    return (await this.#index.tsIndexRemove(...this.#indexKeys(index), member)) > 0;
+    return ((await this.#write((c) => (c as unknown as IndexCommands).tsIndexRemove(...this.#indexKeys(index), member))) as number) > 0;
   }
 
   async indexSession(owner: SessionOwner, key: string, expiresAt: number): Promise<void> {
     const now = this.#clock.now();
-    const redis = this.#client as unknown as { tsSessionIndexAdd(key: string, ...args: (string | number)[]): Promise<unknown> };
-    await redis.tsSessionIndexAdd(this.#indexKey(owner), key, expiresAt, now, Math.max(1, Math.ceil(expiresAt - now)));
+    type Adding = { tsSessionIndexAdd(key: string, ...args: (string | number)[]): unknown };
+    await this.#write((c) => (c as unknown as Adding).tsSessionIndexAdd(this.#indexKey(owner), key, expiresAt, now, Math.max(1, Math.ceil(expiresAt - now))));
   }
 
   /**
@@ -250,15 +251,15 @@ export class RedisStore implements Store, ExpiringIndex, BulkRevocation {
    * slot per script).
    */
   async revokeSessions(owner: SessionOwner): Promise<number> {
-    const redis = this.#client as unknown as { tsSessionIndexTake(key: string, now: number): Promise<string[]> };
-    const members = await redis.tsSessionIndexTake(this.#indexKey(owner), this.#clock.now());
-    const deleted = await Promise.all(members.map((member) => this.#client.del(this.#prefix + member)));
-    return deleted.reduce((sum, n) => sum + n, 0);
+    type Taking = { tsSessionIndexTake(key: string, now: number): unknown };
+    const members = (await this.#write((c) => (c as unknown as Taking).tsSessionIndexTake(this.#indexKey(owner), this.#clock.now()))) as string[];
+    const deleted = await Promise.all(members.map((member) => this.#write((c) => c.del(this.#prefix + member))));
+    return deleted.reduce((sum: number, n) => sum + (n as number), 0);
   }
 
   async stampNotBefore(key: string, name: string, at: number, ttlMs: number): Promise<void> {
-    const redis = this.#client as unknown as { tsStamp(key: string, ...args: (string | number)[]): Promise<unknown> };
-    await redis.tsStamp(this.#prefix + key, name, Math.floor(at), Math.max(1, Math.ceil(ttlMs)));
+    type Stamping = { tsStamp(key: string, ...args: (string | number)[]): unknown };
+    await this.#write((c) => (c as unknown as Stamping).tsStamp(this.#prefix + key, name, Math.floor(at), Math.max(1, Math.ceil(ttlMs))));
   }
 
   async notBefore(key: string, names: readonly string[]): Promise<(number | undefined)[]> {

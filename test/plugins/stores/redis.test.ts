@@ -60,6 +60,13 @@ describe('plugins/stores/redis RedisStore (real redis-server on loopback)', func
         ['deny', () => store.deny('p:jti', Date.now() + 60_000)],
         ['consume', () => store.consume('k')],
         ['delete', () => store.delete('k')],
+        // A lock's listing, a session's owner list and a bulk revocation's stamp: a revocation lost
+        // in a failover would let the tokens it revoked work again.
+        ['indexAdd', () => store.indexAdd('locks', 'm', '{}', 60_000)],
+        ['indexRemove', () => store.indexRemove('locks', 'm')],
+        ['indexSession', () => store.indexSession({ policyId: 'p', credentialId: 'c1' }, 'p:token:x', Date.now() + 60_000)],
+        ['revokeSessions', () => store.revokeSessions({ policyId: 'p', credentialId: 'c1' })],
+        ['stampNotBefore', () => store.stampNotBefore('{p}:not-before', 'credential:c1', Date.now(), 60_000)],
       ];
       for (const [name, write] of writes) {
         const error = await write().then(() => undefined, (err: { code?: string; message?: string }) => err);
