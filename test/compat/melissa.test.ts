@@ -129,10 +129,10 @@ describe('compat: Melissa token server clients (policies/melissa.yaml)', () => {
       expect(((await (await fetch(`${h.url}/V3/json/SERVICE.svc/requesttoken?L=${encodeURIComponent(LICENCE)}`)).json()) as { Token: string }).Token).to.match(TOKEN);
       expect(await (await fetch(`${h.url}/v3/WEB/service.svc/GetVersion`)).json()).to.deep.equal({ Version: '3.0.0', tokenServerVersion: '3.0.0' });
     });
-    it('refuse POST to getversion with TE07 and Allow: GET, in JSON as the SDKs read it', async () => {
+    it('refuse POST to getversion with TE07 and Allow: GET, HEAD, in JSON as the SDKs read it', async () => {
       const res = await fetch(`${h.url}/v3/json/Service.svc/getversion`, { method: 'POST' });
       expect(res.status).to.equal(200); // Melissa answers its codes with 200
-      expect(res.headers.get('allow')).to.equal('GET');
+      expect(res.headers.get('allow')).to.equal('GET, HEAD');
       expect(await res.json()).to.deep.equal({ Result: 'TE07', Token: '' });
     });
     it('leave paths that are not the policy’s alone (no prefix or suffix match)', async () => {
