@@ -39,6 +39,69 @@ describe('plugins/stores/redis under Sentinel: a primary killed under load (real
     }
   });
 
+  it('signs in as an ACL user on the servers and as another on the sentinels; not ready with a wrong password or without the sentinels’ credentials', async () => {
+    // Users limited to what they may do: the servers' user to keys under acl:, the sentinels'
+    // to what a client asks of a sentinel. The default users stay open for the other tests.
+    const primaryPort = await set.currentPrimary(); // asked before the sentinels want a sign-in
+    const servers = [set.primary, ...set.replicas].map((s) => nodeClient(s.port));
+    const sentinels = set.sentinels.map((s) => nodeClient(s.port));
+    try {
+      for (const server of servers) await server.call('ACL', 'SETUSER', 'tsapp', 'on', '>app-pass-0123', '~acl:*', '+@all');
+      for (const sentinel of sentinels) await sentinel.call('ACL', 'SETUSER', 'tsview', 'on', '>sentinel-pass-0123', '+@all');
+      // The sentinels' default user off for new connections: only a client that signs in reaches them
+      // (their links to each other, made already, stay; the user comes back on below).
+      for (const sentinel of sentinels) await sentinel.call('ACL', 'SETUSER', 'default', 'off');
+      const [first, second] = set.url.replace('redis+sentinel://', '').split('/')[0]?.split(',') ?? [];
+      const url = (password: string, prefix: string) =>
+        `redis+sentinel://tsapp:${password}@${first},${second}/mymaster?prefix=${prefix}&sentinelUsername=tsview&sentinelPassword=sentinel-pass-0123`;
+
+      const store = new RedisStore(url('app-pass-0123', 'acl:'));
+      try {
+        await until(() => store.ready(), 10_000, 'the store ready with ACL users');
+        await store.put('k', 'v', 60_000);
+        expect(await store.get('k')).to.equal('v');
+        const primary = nodeClient(primaryPort);
+        expect(await primary.get('acl:k')).to.equal('v');
+        primary.disconnect();
+      } finally {
+        await store.close();
+      }
+
+      // A key outside the user's pattern is refused by the server: the store writes as tsapp.
+      const outside = new RedisStore(url('app-pass-0123', 'other:'));
+      try {
+        await until(() => outside.ready(), 10_000, 'the second store connected');
+        // (The engine's fail-closed wrapper turns this into ERR_STORE_UNAVAILABLE; the store passes Redis's refusal on.)
+        const error = await outside.put('k', 'v', 60_000).then(() => undefined, (err: Error) => err);
+        expect(error?.message).to.match(/^NOPERM/);
+      } finally {
+        await outside.close();
+      }
+
+      // A wrong server password, or no sentinel credentials: never ready.
+      const unsigned = url('app-pass-0123', 'acl:').replace(/&sentinelUsername=.*$/, '');
+      for (const refused of [url('wrong-pass', 'acl:'), unsigned]) {
+        const store = new RedisStore(refused);
+        try {
+          await sleep(500);
+          expect(await store.ready(), refused.replace(/:[^:@/]*@/, ':***@')).to.equal(false);
+        } finally {
+          await store.close();
+        }
+      }
+    } finally {
+      for (const sentinel of sentinels) await sentinel.call('ACL', 'SETUSER', 'default', 'on').catch(() => {});
+      for (const server of servers) await server.call('ACL', 'DELUSER', 'tsapp').catch(() => {});
+      for (const sentinel of sentinels) await sentinel.call('ACL', 'DELUSER', 'tsview').catch(() => {});
+      // The failover test after this one needs the two sentinels in touch again.
+      await until(async () => {
+        const views = await Promise.all(sentinels.map((s) => s.call('SENTINEL', 'SENTINELS', 'mymaster') as Promise<string[][]>));
+        return views.every((peers) => peers.length === 1 && !String(peers[0]?.[(peers[0]?.indexOf('flags') ?? 0) + 1]).includes('down'));
+      }, 15_000, 'the sentinels in touch again');
+      for (const client of [...servers, ...sentinels]) client.disconnect();
+    }
+  });
+
   it('with ?wait=1: fails closed and says not ready during the outage, then every token it issued verifies and no acknowledged count is lost', async () => {
     const url = `${set.url}?wait=1&waitTimeoutMs=500`;
     const hosts: Booted[] = [];
