@@ -64,6 +64,12 @@ interface PolicyRoute {
   readonly kind: RequestKind | undefined;
   readonly policy: Policy;
   readonly methods: readonly HttpMethod[];
+  /**
+   * The methods answered, which `Allow` names: the route's own, and beside `GET` on an
+   * informational route (a JWKS, Melissa's `getversion`) also `HEAD` (RFC 9110 §9.3.2). A token
+   * route never answers `HEAD`: it would spend a credential attempt or a token for no reply.
+   */
+  readonly allow: readonly string[];
   readonly format: string | undefined;
   readonly handle: Middleware;
 }
@@ -115,11 +121,8 @@ export function createApp(options: AppOptions): Koa {
     state.policyId = route.policy.id;
     state.routeFormat = route.format;
     if (route.policy.logParams.length) state.logParams = route.policy.logParams;
-    // An informational route (a JWKS, Melissa's getversion) answers HEAD as GET (RFC 9110 §9.3.2);
-    // a token route never does: a HEAD would spend a credential attempt or a token for no reply.
-    const info = route.kind === undefined && route.methods.includes('GET');
-    if (!route.methods.includes((info && ctx.method === 'HEAD' ? 'GET' : ctx.method) as HttpMethod)) {
-      ctx.set('allow', (info ? [...route.methods, 'HEAD'] : route.methods).join(', '));
+    if (!route.allow.includes(ctx.method)) {
+      ctx.set('allow', route.allow.join(', '));
       throw new MethodNotAllowedError(`${ctx.method} is not allowed here; use ${route.methods.join(' or ')}`, { policyId: route.policy.id });
     }
     // No Content-Length and no Transfer-Encoding means no body (RFC 9112 §6.3): skip the parser.
@@ -154,7 +157,7 @@ function buildRoutes(engine: Engine, set: PolicySet, trusted: TrustedProxies): M
     const runtime = set.get(policy.id);
     for (const route of policy.routes) {
       const handle = issueHandler(runtime, route, trusted);
-      table.set(foldPath(route.path), { path: route.path, anyCase, set, kind: 'issue', policy, methods: route.methods, format: route.format, handle });
+      table.set(foldPath(route.path), { path: route.path, anyCase, set, kind: 'issue', policy, methods: route.methods, allow: route.methods, format: route.format, handle });
     }
     for (const route of policy.protectedRoutes) {
       const guard = requireToken(engine, policy.id, {
@@ -170,6 +173,7 @@ function buildRoutes(engine: Engine, set: PolicySet, trusted: TrustedProxies): M
         kind: 'verify',
         policy,
         methods: route.methods,
+        allow: route.methods,
         format: route.format,
         handle: route.echo === undefined ? (ctx, next) => guard(ctx, async () => protectedDemo(ctx, next)) : echoRoute(runtime, route, guard),
       });
@@ -190,7 +194,8 @@ function addInfoRoutes(set: PolicySet, table: Map<string, PolicyRoute>): void {
         ctx.body = reply.body;
         if (reply.headers) ctx.set(reply.headers);
       };
-      table.set(foldPath(path), { path, anyCase: policy.caseInsensitivePaths, set, kind: undefined, policy, methods, format, handle });
+      const allow = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
+      table.set(foldPath(path), { path, anyCase: policy.caseInsensitivePaths, set, kind: undefined, policy, methods, allow, format, handle });
     }
   }
 }
