@@ -1,13 +1,13 @@
 /**
- * What the styles that mint JWTs (emalidate, jwt) share: reading `expires_in`, turning jose's
- * errors into ours, and reading a verified token's claims into a record.
+ * What the styles that mint JWTs (emalidate, jwt) share: reading the client credentials and
+ * `expires_in`, turning jose's errors into ours, and reading a verified token's claims into a record.
  */
 import { errors } from 'jose';
 import {
   RequestInvalidError, TokenAlgorithmError, TokenClaimError, TokenExpiredError, TokenMalformedError, TokenSignatureError,
   isTokenSmithError, type TokenSmithError,
 } from './errors.js';
-import type { TokenRecord } from './ports.js';
+import type { GrantRequest, TokenRecord, TokenRequest } from './ports.js';
 
 /**
  * The lifetime a caller asks for with `expires_in` (whole seconds, 1 to 999,999,999), in ms;
@@ -19,6 +19,19 @@ export function expiresInMs(value: string | undefined, policyId: string): number
     throw new RequestInvalidError('parameter expires_in must be a whole number of seconds', { policyId, claim: 'expires_in' });
   }
   return Number(value) * 1000;
+}
+
+/**
+ * The client credentials of an OAuth-style token request (RFC 6749 §2.3.1 as form or query
+ * parameters): `client_id` as the credential id, `client_secret` as its secret, each when given.
+ */
+export function clientCredentials(request: TokenRequest): GrantRequest {
+  const grant: GrantRequest = {};
+  const id = request.param('client_id');
+  const secret = request.param('client_secret');
+  if (id !== undefined) grant.credentialId = id;
+  if (secret !== undefined) grant.secret = secret;
+  return grant;
 }
 
 /** jose's errors as ours, each with its own stable code; ours pass through. */

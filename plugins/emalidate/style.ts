@@ -5,7 +5,7 @@ type CryptoKey = webcrypto.CryptoKey;
 import { parseDuration } from '../../core/duration.js';
 import { TokenAlgorithmError, TokenKeyUnknownError, TokenMalformedError, TokenSignatureError } from '../../core/errors.js';
 import type { Policy } from '../../core/policy/types.js';
-import { expiresInMs, fromJoseError, jwtRecord } from '../../core/jwt.js';
+import { clientCredentials, expiresInMs, fromJoseError, jwtRecord } from '../../core/jwt.js';
 import type {
   Clock, Grant, GrantRequest, MintedToken, SelfContainedStyle, TokenRecord, TokenRequest, TokenStyle,
 } from '../../core/ports.js';
@@ -80,11 +80,7 @@ class EmalidateInstance implements SelfContainedStyle {
   }
 
   readGrant(request: TokenRequest): GrantRequest {
-    const grant: GrantRequest = {};
-    const id = request.param('client_id');
-    const secret = request.param('client_secret');
-    if (id !== undefined) grant.credentialId = id;
-    if (secret !== undefined) grant.secret = secret;
+    const grant = clientCredentials(request);
     const ttlMs = expiresInMs(request.param('expires_in'), this.#policy.id);
     if (ttlMs !== undefined) grant.ttlMs = ttlMs;
     return grant;

@@ -5,7 +5,7 @@ import {
   InternalError, RequestInvalidError, ScopeNotAllowedError, TokenAlgorithmError, TokenKeyUnknownError, TokenMalformedError, TokenSignatureError,
 } from '../../core/errors.js';
 import type { IssueRoute, Policy } from '../../core/policy/types.js';
-import { expiresInMs, fromJoseError, jwtRecord } from '../../core/jwt.js';
+import { clientCredentials, expiresInMs, fromJoseError, jwtRecord } from '../../core/jwt.js';
 import type {
   Clock, Grant, GrantRequest, InfoRoute, InfoRoutes, KeyPublisher, MintedToken, PublishedKeys, SelfContainedStyle, TokenRecord,
   TokenRequest, TokenStyle,
@@ -112,12 +112,8 @@ class JwtInstance implements SelfContainedStyle, InfoRoutes, KeyPublisher {
   }
 
   readGrant(request: TokenRequest): GrantRequest {
-    const grant: GrantRequest = {};
-    const id = request.param('client_id');
-    const secret = request.param('client_secret');
+    const grant = clientCredentials(request);
     const scope = request.param('scope');
-    if (id !== undefined) grant.credentialId = id;
-    if (secret !== undefined) grant.secret = secret;
     if (scope !== undefined) {
       // Without a scopes list on every credential, the scopes guard would grant whatever is asked.
       if (!this.#scopesOnRequest) {
